@@ -1,0 +1,158 @@
+"""Expectations as pure functions: method results + threshold -> Check (PASS / FAIL / INCONCLUSIVE)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .ablation import AblationResult
+from .errors import ModelAuditError
+from .gradcam import GradCAMResult
+from .inputs import prepare_region
+from .regions import RegionShare, region_share
+from .verdicts import Check, Status, Threshold, decide
+
+# Fewer usable images than this fraction of the set makes a heatmap audit INCONCLUSIVE.
+MIN_USABLE_FRACTION = 0.5
+# Removal evidence says nothing when the model does not predict the target to begin with.
+MIN_BASE_PROB = 0.5
+
+
+@dataclass
+class HeatmapEvidence:
+    result: GradCAMResult
+    share: RegionShare
+    region: np.ndarray
+    region_name: str
+    metric: str  # share | lift
+
+
+@dataclass
+class AblationEvidence:
+    result: AblationResult
+    region_name: str
+    kind: str  # drop | region_only
+    metric: str  # prob_drop | logit_drop | region_only_prob
+    per_fill: list[float]
+    decisive: int | None
+    hinges_on_fill: bool
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def share_check(result: GradCAMResult, region: Any, *, at_most: float | None = None, at_least: float | None = None,
+                region_name: str = "region", metric: str = "share", images: Any = None, model: Any = None) -> Check:
+    """Mean share (or lift) of positive Grad-CAM mass inside the region, over images with usable maps."""
+    if metric not in ("share", "lift"):
+        raise ModelAuditError(f"metric must be 'share' or 'lift', got {metric!r}.")
+    threshold = Threshold.of(metric, at_most, at_least)
+    what = "Grad-CAM mass share" if metric == "share" else "Grad-CAM lift (mass share / area share)"
+    claim = f"{what} on region '{region_name}' for '{result.target_name}' is {threshold.words()}"
+    n = len(result.maps)
+    h, w = result.inputs.images.shape[1:3]
+    m = prepare_region(region, images if images is not None else result.inputs.images, (h, w))
+    rs = region_share(result.maps, m) if n else region_share(np.zeros((0, 1, 1)), np.zeros((0, 1, 1)))
+    values = rs.share if metric == "share" else rs.lift
+    usable = int(rs.valid.sum())
+    metrics = {
+        "share": float(np.nanmean(rs.share)) if usable else float("nan"),
+        "lift": float(np.nanmean(rs.lift)) if usable else float("nan"),
+        "region_area": float(rs.area.mean()) if n else float("nan"),
+        "images": float(n),
+        "excluded_images": float(n - usable),
+    }
+    evidence = HeatmapEvidence(result, rs, m, region_name, metric)
+    reason = None
+    if n == 0:
+        reason = f"no images to audit ({'; '.join(result.inputs.notes) or result.inputs.source})"
+    elif usable == 0:
+        reason = ("every heatmap is all zero (the ReLU removed all evidence at this layer)" if rs.degenerate.all()
+                  else f"region '{region_name}' covers nothing on the {result.grid[0]}x{result.grid[1]} feature grid"
+                  if rs.empty_region.all() else "no image has both a non-zero heatmap and a non-empty region")
+    elif usable < MIN_USABLE_FRACTION * n:
+        reason = (f"only {usable} of {n} images have a usable heatmap and region "
+                  f"({int(rs.degenerate.sum())} all-zero maps, {int(rs.empty_region.sum())} empty regions)")
+    measured = float(np.nanmean(values)) if usable and reason is None else None
+    detail = ""
+    if measured is not None:
+        worst = int(np.nanargmax(values) if threshold.upper_only else np.nanargmin(values))
+        detail = (f"mean {metric} over {usable} image(s) on the {result.grid[0]}x{result.grid[1]} grid of layer "
+                  f"'{result.layer}'; {'highest' if threshold.upper_only else 'lowest'}: "
+                  f"{result.inputs.names[worst]} = {_fmt(values[worst])}")
+        if n - usable:
+            detail += f"; {n - usable} image(s) excluded (all-zero map or empty region)"
+    return decide(metric, claim, threshold, measured, metrics, reason=reason, detail=detail, evidence=evidence, model=model)
+
+
+def _decisive_fill(values: list[float], threshold: Threshold) -> int:
+    """The fill least favourable to the claim: for an upper bound, the one that moves the score most."""
+    def margin(v: float) -> float:
+        up = threshold.at_most - v if threshold.at_most is not None else np.inf
+        lo = v - threshold.at_least if threshold.at_least is not None else np.inf
+        return min(up, lo)
+
+    return int(np.argmin([margin(v) for v in values]))
+
+
+def _ablation_check(result: AblationResult, kind: str, metric: str, claim: str, per_image: np.ndarray,
+                    threshold: Threshold, region_name: str, model: Any) -> Check:
+    n = len(result.base_prob)
+    valid = result.valid
+    usable = int(valid.sum())
+    reason = None
+    if n == 0:
+        reason = f"no images to audit ({'; '.join(result.inputs.notes) or result.inputs.source})"
+    elif not result.fills:
+        reason = "no fill could be applied (" + "; ".join(result.notes) + ")"
+    elif usable == 0:
+        reason = f"region '{region_name}' covers nothing in any image"
+    elif float(result.base_prob[valid].mean()) < MIN_BASE_PROB:
+        reason = (f"the model does not predict '{result.target_name}' on these images to begin with (mean "
+                  f"P = {result.base_prob[valid].mean():.3f} < {MIN_BASE_PROB}), so removing a region can say nothing")
+    per_fill = [float(per_image[k][valid].mean()) for k in range(len(result.fills))] if usable and result.fills else []
+    decisive = _decisive_fill(per_fill, threshold) if per_fill else None
+    verdicts = {threshold.holds(v) for v in per_fill}
+    metrics: dict[str, float] = {"images": float(n), "excluded_images": float(n - usable)}
+    metrics["base_prob"] = float(result.base_prob.mean()) if n else float("nan")
+    for f, v in zip(result.fills, per_fill):
+        metrics[f"{metric}[{f.name}]"] = v
+    evidence = AblationEvidence(result, region_name, kind, metric, per_fill, decisive, len(verdicts) > 1)
+    measured = per_fill[decisive] if decisive is not None and reason is None else None
+    detail = ""
+    if measured is not None:
+        fname = result.fills[decisive].name
+        metrics[metric] = measured
+        others = ", ".join(f"{f.name} {_fmt(v)}" for f, v in zip(result.fills, per_fill))
+        detail = (f"mean over {usable} image(s) with fill '{fname}', the fill least favourable to the claim "
+                  f"(all fills: {others})")
+        if len(verdicts) > 1:
+            detail += "; the verdict hinges on the fill"
+    return decide(kind, claim, threshold, measured, metrics, reason=reason, detail=detail, evidence=evidence, model=model)
+
+
+def drop_check(result: AblationResult, *, at_most: float | None = None, at_least: float | None = None,
+               score: str = "probability", region_name: str = "region", model: Any = None) -> Check:
+    """Mean drop of the target's probability (or logit) when the region is replaced."""
+    if score not in ("probability", "logit"):
+        raise ModelAuditError(f"score must be 'probability' or 'logit', got {score!r}.")
+    metric = "prob_drop" if score == "probability" else "logit_drop"
+    threshold = Threshold.of(metric, at_most, at_least)
+    claim = (f"Replacing region '{region_name}' changes the {score} of '{result.target_name}' by a mean drop "
+             f"{threshold.words()}")
+    per_image = result.prob_drop if score == "probability" else result.logit_drop
+    return _ablation_check(result, "drop", metric, claim, per_image, threshold, region_name, model)
+
+
+def region_only_check(result: AblationResult, *, at_most: float | None = None, at_least: float | None = None,
+                      region_name: str = "region", model: Any = None) -> Check:
+    """Mean probability of the target when only the region is kept (everything else replaced)."""
+    threshold = Threshold.of("region_only_prob", at_most, at_least)
+    claim = f"With only region '{region_name}' kept, the probability of '{result.target_name}' is {threshold.words()}"
+    return _ablation_check(result, "region_only", "region_only_prob", claim, result.region_only_prob, threshold,
+                           region_name, model)
+
+
+__all__ = ["share_check", "drop_check", "region_only_check", "HeatmapEvidence", "AblationEvidence", "Status"]

@@ -1,0 +1,177 @@
+"""Turn an audit's checks and outcome into the JSON record of docs/results-schema.md."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .core.checks import AblationEvidence, HeatmapEvidence
+from .core.verdicts import WORST_FIRST, Check, Status
+from .thumbnails import image_uri, mask_uri
+
+TELLING_IMAGES = 6
+
+
+def _num(v: Any) -> float | None:
+    """A JSON-safe number: NaN and inf become null."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _grid(a: np.ndarray) -> list[list[float]]:
+    return [[round(float(v), 6) for v in row] for row in np.asarray(a, np.float64)]
+
+
+def _telling(values: np.ndarray, upper_only: bool) -> list[int]:
+    """Image indices, most telling first: the highest values for an upper bound, the lowest for a lower one."""
+    v = np.where(np.isfinite(values), values, -np.inf if upper_only else np.inf)
+    order = np.argsort(-v if upper_only else v, kind="stable")
+    return [int(i) for i in order[:TELLING_IMAGES]]
+
+
+def heatmap_evidence(ev: HeatmapEvidence, upper_only: bool) -> dict[str, Any]:
+    r, s = ev.result, ev.share
+    values = s.share if ev.metric == "share" else s.lift
+    images = []
+    for i in _telling(values, upper_only):
+        images.append({
+            "name": r.inputs.names[i],
+            "image": image_uri(r.inputs.images[i]),
+            "heatmap": _grid(r.maps[i]),
+            "mask": mask_uri(ev.region[i]),
+            "mask_grid": _grid(s.mask_grid[i]),
+            "share": _num(s.share[i]),
+            "lift": _num(s.lift[i]),
+            "degenerate": bool(s.degenerate[i]),
+        })
+    gh, gw = r.grid
+    return {
+        "type": "heatmap",
+        "method": "gradcam",
+        "target": r.target_name,
+        "score": "logit",
+        "layer": r.layer,
+        "grid": [gh, gw],
+        "input_size": list(r.inputs.images.shape[1:3]),
+        "upsampling": "bilinear",
+        "region_name": ev.region_name,
+        "region_metric": (f"share of positive Grad-CAM mass inside the region, on the {gh}x{gw} feature grid; "
+                          "mask area-downsampled" + ("; lift = share / region area share" if ev.metric == "lift" else "")),
+        "aggregate": "mean over images with a non-zero map and a non-empty region",
+        "images": images,
+        "per_image": [
+            {"name": n, "share": _num(s.share[i]), "lift": _num(s.lift[i]), "degenerate": bool(s.degenerate[i])}
+            for i, n in enumerate(r.inputs.names)
+        ],
+    }
+
+
+def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> dict[str, Any]:
+    r = ev.result
+    k = ev.decisive if ev.decisive is not None else 0
+    per_image = {"prob_drop": r.prob_drop, "logit_drop": r.logit_drop, "region_only_prob": r.region_only_prob}[ev.metric]
+    order = _telling(per_image[k], upper_only) if r.fills and len(r.base_prob) else []
+    images = []
+    for i in order:
+        fills = {}
+        for j, f in enumerate(r.fills):
+            shown = adapter.to_display(r.ablated(j, i)) if adapter is not None else None
+            fills[f.name] = {
+                "logit_drop": _num(r.logit_drop[j, i]),
+                "prob_drop": _num(r.prob_drop[j, i]),
+                "region_only_prob": _num(r.region_only_prob[j, i]),
+                "ablated": image_uri(shown) if shown is not None else None,
+            }
+        images.append({
+            "name": r.inputs.names[i],
+            "image": image_uri(r.inputs.images[i]),
+            "mask": mask_uri(r.region[i]),
+            "base_logit": _num(r.base_logit[i]),
+            "base_prob": _num(r.base_prob[i]),
+            "fills": fills,
+        })
+    valid = r.valid
+    return {
+        "type": "ablation",
+        "target": r.target_name,
+        "region_name": ev.region_name,
+        "fills": [
+            {"name": f.name, "description": f.description,
+             "mean_logit_drop": _num(r.logit_drop[j][valid].mean()) if valid.any() else None,
+             "mean_prob_drop": _num(r.prob_drop[j][valid].mean()) if valid.any() else None,
+             "mean_region_only_prob": _num(r.region_only_prob[j][valid].mean()) if valid.any() else None}
+            for j, f in enumerate(r.fills)
+        ],
+        "decisive_fill": r.fills[ev.decisive].name if ev.decisive is not None else None,
+        "hinges_on_fill": bool(ev.hinges_on_fill),
+        "notes": list(r.notes),
+        "input_size": list(r.inputs.images.shape[1:3]),
+        "images": images,
+        "per_image": [
+            {"name": n, "base_prob": _num(r.base_prob[i]),
+             "prob_drop": {f.name: _num(r.prob_drop[j, i]) for j, f in enumerate(r.fills)},
+             "logit_drop": {f.name: _num(r.logit_drop[j, i]) for j, f in enumerate(r.fills)},
+             "region_only_prob": {f.name: _num(r.region_only_prob[j, i]) for j, f in enumerate(r.fills)}}
+            for i, n in enumerate(r.inputs.names)
+        ],
+    }
+
+
+def check_json(check: Check, message: str) -> dict[str, Any]:
+    ev = check.evidence
+    upper = check.threshold.upper_only
+    if isinstance(ev, HeatmapEvidence):
+        evidence = heatmap_evidence(ev, upper)
+    elif isinstance(ev, AblationEvidence):
+        evidence = ablation_evidence(ev, upper, check.model)
+    else:
+        evidence = {"type": "none"}
+    return {
+        "kind": check.kind,
+        "claim": check.claim,
+        "status": check.status.value,
+        "metric": check.metric,
+        "measured": _num(check.measured),
+        "threshold": check.threshold.to_json(),
+        "metrics": {k: _num(v) for k, v in check.metrics.items()},
+        "message": "" if check.status is Status.PASS else message,
+        "reason": check.reason,
+        "detail": check.detail,
+        "model": check.model.fingerprint if check.model is not None else None,
+        "evidence": evidence,
+    }
+
+
+def worst(statuses: list[Status]) -> Status:
+    for s in WORST_FIRST:
+        if s in statuses:
+            return s
+    return Status.PASS
+
+
+def audit_json(*, nodeid: str, anchor: str, title: str, severity: str, status: Status, message: str,
+               checks: list[dict[str, Any]], duration: float) -> dict[str, Any]:
+    """One audit: the deciding check's claim/threshold, all checks' metrics (prefixed on clashes)."""
+    deciding = next((c for c in checks if c["status"] == status.value), checks[-1] if checks else None)
+    metrics: dict[str, float | None] = {}
+    for c in checks:
+        for k, v in c["metrics"].items():
+            key = k if k not in metrics else f"{c['kind']}.{k}"
+            metrics[key] = v
+    return {
+        "id": anchor,
+        "nodeid": nodeid,
+        "title": title,
+        "severity": severity,
+        "status": status.value,
+        "claim": deciding["claim"] if deciding else title,
+        "metrics": metrics,
+        "threshold": deciding["threshold"] if deciding else None,
+        "message": message,
+        "duration_s": round(duration, 3),
+        "checks": checks,
+    }
