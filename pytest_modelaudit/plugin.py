@@ -82,7 +82,7 @@ def _validate_marker(item: pytest.Item, marker: pytest.Mark) -> None:
     if marker.args or unknown:
         raise pytest.UsageError(
             f"{item.nodeid}: @pytest.mark.model_audit takes only title=... and severity=...; got "
-            + ", ".join([repr(a) for a in marker.args] + sorted(unknown))
+            + ", ".join([repr(a) for a in marker.args] + [repr(k) for k in sorted(unknown)])
         )
     severity = marker.kwargs.get("severity", "major")
     if severity not in SEVERITIES:
@@ -139,11 +139,16 @@ def _compact_longrepr(item: pytest.Item, call: pytest.CallInfo[None], report: py
     from .exceptions import AuditFailure, AuditInconclusive
 
     excinfo = call.excinfo
-    if excinfo is None or not excinfo.errisinstance((AuditFailure, AuditInconclusive, ModelAuditError)):
+    if excinfo is None:
+        return
+    frames = [e for e in excinfo.traceback if str(e.path) == str(getattr(item, "path", ""))]
+    if excinfo.errisinstance(pytest.skip.Exception) and report.skipped and frames:
+        report.longrepr = (str(frames[-1].path), frames[-1].lineno + 1, f"Skipped: {excinfo.value.msg}")
+        return
+    if not excinfo.errisinstance((AuditFailure, AuditInconclusive, ModelAuditError)):
         return
     if item.config.getoption("tbstyle", "auto") in ("long", "native"):
         return
-    frames = [e for e in excinfo.traceback if str(e.path) == str(getattr(item, "path", ""))]
     where = f"{frames[-1].path}:{frames[-1].lineno + 1}: in {frames[-1].name}" if frames else item.nodeid
     source = ""
     if frames:
@@ -273,7 +278,12 @@ class AuditSession:
         tr.write_line(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(audits)} audits)")
         for a in sorted(audits, key=lambda a: ("FAIL", "INCONCLUSIVE", "ERROR", "PASS").index(a["status"])):
             if a["status"] != "PASS":
-                what = a["claim"] if a["status"] != "ERROR" else a["message"].splitlines()[0] if a["message"] else a["claim"]
+                what = a["claim"]
+                if a["status"] == "ERROR" and a["message"]:
+                    what = a["message"].splitlines()[0]
+                reason = next((c["reason"] for c in a["checks"] if c.get("reason")), None)
+                if a["status"] == "INCONCLUSIVE" and reason:
+                    what += f" (why: {reason})"
                 tr.write_line(f"  {a['status']:<12} {a['nodeid']}: {what}")
         if self.error:
             tr.write_line(f"report NOT written: {self.error}", red=True)

@@ -159,18 +159,30 @@ class ModelAdapter:
 
     @property
     def fingerprint(self) -> str:
-        """sha256 over the architecture and every weight (16 hex chars): the model's identity."""
+        """sha256 over layer types, configs (names left out) and every weight: the model's identity (16 hex)."""
         if self._fingerprint is None:
+            import json
+
+            def unnamed(obj: Any) -> Any:
+                if isinstance(obj, dict):
+                    return {k: unnamed(v) for k, v in obj.items() if k != "name"}
+                if isinstance(obj, (list, tuple)):
+                    return [unnamed(v) for v in obj]
+                return obj
+
             h = hashlib.sha256()
-            try:
-                h.update(self.model.to_json().encode())
-            except Exception:
-                h.update(type(self.model).__name__.encode())
-            for w in self.model.weights:
-                arr = np.asarray(w.numpy())
-                h.update(str(arr.shape).encode())
-                h.update(str(arr.dtype).encode())
-                h.update(np.ascontiguousarray(arr).tobytes())
+            for path, layer in layer_paths(self.model):
+                h.update(type(layer).__name__.encode())
+                if is_container(layer):
+                    continue
+                try:
+                    h.update(json.dumps(unnamed(layer.get_config()), sort_keys=True, default=str).encode())
+                except Exception:
+                    pass
+                for w in layer.weights:
+                    arr = np.ascontiguousarray(np.asarray(w.numpy()))
+                    h.update(f"{arr.shape}{arr.dtype}".encode())
+                    h.update(arr.tobytes())
             self._fingerprint = h.hexdigest()[:16]
         return self._fingerprint
 

@@ -1,0 +1,60 @@
+"""Re-render a report from a saved results.json.
+
+    python -m pytest_modelaudit.report results.json OUT_DIR [--no-pdf]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+
+from .write import ReportWarning, write_report
+
+SCHEMA_VERSION = 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_modelaudit.report",
+        description="Render the model-audit report (HTML, PDF, JSON) from a saved results.json.")
+    parser.add_argument("results", help="path to a results.json written by pytest --model-audit")
+    parser.add_argument("out_dir", help="folder to write results.json, index.html and report.pdf to")
+    parser.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    args = parser.parse_args(argv)
+
+    try:
+        with open(args.results, encoding="utf-8") as fh:
+            results = json.load(fh)
+    except OSError as exc:
+        print(f"error: cannot read {args.results}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: {args.results} is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(results, dict) or "audits" not in results:
+        print(f"error: {args.results} is not a model-audit results file (no 'audits')", file=sys.stderr)
+        return 2
+    version = results.get("schema_version")
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        print(f"warning: results schema version {version} is newer than this renderer "
+              f"({SCHEMA_VERSION}); some parts may not be shown", file=sys.stderr)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ReportWarning)
+        try:
+            files = write_report(results, args.out_dir, pdf=not args.no_pdf)
+        except OSError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    print(files.html_path)
+    if files.pdf_path is not None:
+        print(files.pdf_path)
+    print(files.json_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

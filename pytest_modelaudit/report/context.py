@@ -1,0 +1,459 @@
+"""Turn a ``results.json`` dict into the view model the templates display.
+
+All interpretation of the results lives here (ordering, which check decides, formatting,
+image generation and the image budget); the templates only lay it out. Every audit is built
+on its own: a malformed audit or an image that cannot be drawn becomes a note in its card and
+never stops the rest of the report.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+from typing import Any
+
+from . import overlays
+from .formatting import (
+    DASH, STATUS_ORDER, STATUSES, fmt_datetime, fmt_duration, fmt_num, fmt_shape,
+    fmt_threshold, fmt_value, normalise_status,
+)
+
+MAX_IMAGES = 6            # per evidence block, most telling first
+MAX_CLASSES_SHOWN = 30
+PER_IMAGE_ROWS_PRINT = 30
+# Characters of data-URI images one report may embed (thumbnails + overlays). Evidence of the
+# audits listed first (FAIL, INCONCLUSIVE, ...) gets images first; past the budget the numbers
+# stay and the images are left out with a note.
+IMAGE_BUDGET_CHARS = 7_000_000
+
+METHOD_NAMES = {
+    "gradcam": "Grad-CAM", "grad-cam": "Grad-CAM", "gradcam++": "Grad-CAM++",
+    "gradcampp": "Grad-CAM++", "layercam": "LayerCAM", "scorecam": "Score-CAM",
+    "saliency": "Saliency", "occlusion": "Occlusion", "smoothgrad": "SmoothGrad",
+    "integrated_gradients": "Integrated gradients",
+}
+
+
+class ImageBudget:
+    def __init__(self, chars: int = IMAGE_BUDGET_CHARS):
+        self.left = chars
+        self.total = chars
+        self.exhausted = False
+
+    def fits(self, *uris: str | None) -> bool:
+        need = sum(len(u) for u in uris if u)
+        if self.exhausted or need > self.left:
+            self.exhausted = True
+            return False
+        self.left -= need
+        return True
+
+    @property
+    def note(self) -> str:
+        mb = self.total / 1_000_000
+        return (f"Images left out to keep the report small (its image budget of {mb:.0f} MB was "
+                "used by the audits listed earlier). The numbers are complete; results.json "
+                "holds every thumbnail.")
+
+
+def _d(x: Any) -> dict:
+    return x if isinstance(x, dict) else {}
+
+
+def _l(x: Any) -> list:
+    return x if isinstance(x, list) else []
+
+
+def _s(x: Any, default: str = "") -> str:
+    if x is None:
+        return default
+    return x if isinstance(x, str) else str(x)
+
+
+def _anchor(prefix: str, key: Any) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", _s(key)).strip("-")[:64]
+    return f"{prefix}-{slug or 'x'}"
+
+
+def _metrics_rows(metrics: Any) -> list[tuple[str, str]]:
+    return [(str(k), fmt_value(v)) for k, v in _d(metrics).items()]
+
+
+def _quote(name: Any) -> str:
+    return f"‘{_s(name)}’" if name not in (None, "") else DASH
+
+
+# --------------------------------------------------------------------------- evidence
+
+def _heatmap_view(ev: dict, budget: ImageBudget, status: str) -> dict:
+    images = _l(ev.get("images"))[:MAX_IMAGES]
+    per_image = [_d(p) for p in _l(ev.get("per_image"))]
+    method = _s(ev.get("method"), "heatmap")
+    grid = ev.get("grid")
+    size = ev.get("input_size")
+    n_all = len(per_image) or len(images)
+    n_deg = sum(1 for p in (per_image or images) if _d(p).get("degenerate"))
+
+    facts = [
+        ("Method", METHOD_NAMES.get(method.lower(), method)),
+        ("Target class", f"{_quote(ev.get('target'))} (score: {_s(ev.get('score'), 'logit')})"),
+        ("Layer", _s(ev.get("layer"), DASH)),
+        ("Grid", f"{fmt_shape(grid)} feature map; shown {_s(ev.get('upsampling'), 'bilinear')}-"
+                 f"upsampled to {fmt_shape(size)}"),
+        ("Region", _quote(ev.get("region_name"))),
+        ("Region metric", _s(ev.get("region_metric"), DASH)),
+        ("Aggregate", _s(ev.get("aggregate"), DASH)),
+        ("Images", f"{n_all} scored" + (f", {n_deg} degenerate (excluded from the aggregate)"
+                                         if n_deg else "")),
+    ]
+    items = []
+    omitted = False
+    for raw in images:
+        img = _d(raw)
+        item = {
+            "name": _s(img.get("name"), "image"),
+            "share": fmt_num(img.get("share")),
+            "lift": fmt_num(img.get("lift")),
+            "thumb": None, "overlay": None, "state": "ok", "caption": "", "peak": DASH,
+            "error": None,
+        }
+        try:
+            overlay, state = overlays.heatmap_overlay(
+                img.get("image"), img.get("heatmap"), img.get("mask"), bool(img.get("degenerate")))
+            thumb = overlays.thumbnail_uri(img.get("image"))
+            item.update(state=state.kind, caption=state.caption, peak=fmt_num(state.peak, 3))
+            if budget.fits(thumb, overlay):
+                item.update(thumb=thumb, overlay=overlay)
+            else:
+                omitted = True
+        except Exception as exc:  # one bad image never stops the report
+            state, _ = overlays.heatmap_state(img.get("heatmap"), bool(img.get("degenerate")))
+            item.update(state=state.kind, caption=state.caption, peak=fmt_num(state.peak, 3),
+                        error=f"image could not be drawn: {exc}")
+        items.append(item)
+    return {
+        "type": "heatmap",
+        "facts": facts,
+        "figures": items,
+        "images_omitted": budget.note if omitted else None,
+        "per_image": [
+            {"name": _s(p.get("name"), DASH), "share": fmt_num(p.get("share")),
+             "lift": fmt_num(p.get("lift")), "degenerate": bool(p.get("degenerate"))}
+            for p in per_image
+        ],
+        "region_name": _s(ev.get("region_name")),
+        "gradient": overlays.colormap_css_gradient(),
+    }
+
+
+def _ablation_view(ev: dict, budget: ImageBudget, status: str) -> dict:
+    decisive = _s(ev.get("decisive_fill"))
+    fills = []
+    for f in _l(ev.get("fills")):
+        f = _d(f)
+        fills.append({
+            "name": _s(f.get("name"), DASH),
+            "description": _s(f.get("description")),
+            "mean_logit_drop": fmt_num(f.get("mean_logit_drop")),
+            "mean_prob_drop": fmt_num(f.get("mean_prob_drop")),
+            "mean_region_only_prob": fmt_num(f.get("mean_region_only_prob")),
+            "decisive": _s(f.get("name")) == decisive and bool(decisive),
+        })
+    hinges = ev.get("hinges_on_fill")
+    facts = [
+        ("Target class", _quote(ev.get("target"))),
+        ("Region", _quote(ev.get("region_name"))),
+        ("Input size", fmt_shape(ev.get("input_size"))),
+        ("Decisive fill", decisive or DASH),
+    ]
+    items = []
+    omitted = False
+    for raw in _l(ev.get("images"))[:MAX_IMAGES]:
+        img = _d(raw)
+        img_fills = _d(img.get("fills"))
+        dec = _d(img_fills.get(decisive))
+        item = {
+            "name": _s(img.get("name"), "image"),
+            "base_prob": fmt_num(img.get("base_prob")),
+            "base_logit": fmt_num(img.get("base_logit")),
+            "prob_drop": fmt_num(dec.get("prob_drop")),
+            "logit_drop": fmt_num(dec.get("logit_drop")),
+            "region_only_prob": fmt_num(dec.get("region_only_prob")),
+            "others": [(str(k), fmt_num(_d(v).get("prob_drop")))
+                       for k, v in img_fills.items() if k != decisive],
+            "outlined": None, "ablated": None, "error": None,
+        }
+        try:
+            outlined = overlays.outlined_image(img.get("image"), img.get("mask"))
+            ablated = overlays.thumbnail_uri(dec.get("ablated")) if dec.get("ablated") else None
+            if budget.fits(outlined, ablated):
+                item.update(outlined=outlined, ablated=ablated)
+            else:
+                omitted = True
+        except Exception as exc:
+            item["error"] = f"image could not be drawn: {exc}"
+        items.append(item)
+
+    per_image = [_d(p) for p in _l(ev.get("per_image"))]
+    fill_names = [f["name"] for f in fills]
+    for p in per_image:
+        for k in _d(p.get("prob_drop")):
+            if k not in fill_names:
+                fill_names.append(str(k))
+    return {
+        "type": "ablation",
+        "facts": facts,
+        "fills": fills,
+        "decisive_fill": decisive,
+        "hinges_on_fill": hinges if isinstance(hinges, bool) else None,
+        "figures": items,
+        "images_omitted": budget.note if omitted else None,
+        "fill_names": fill_names,
+        "per_image": [
+            {"name": _s(p.get("name"), DASH), "base_prob": fmt_num(p.get("base_prob")),
+             "drops": [fmt_num(_d(p.get("prob_drop")).get(n)) for n in fill_names]}
+            for p in per_image
+        ],
+        "region_name": _s(ev.get("region_name")),
+    }
+
+
+def _other_view(ev: dict) -> dict:
+    facts = []
+    for k, v in ev.items():
+        if k == "type":
+            continue
+        if isinstance(v, str) and v.startswith("data:"):
+            continue  # never dump embedded images as text
+        if isinstance(v, (str, int, float, bool)) or v is None:
+            facts.append((str(k), fmt_value(v)))
+        elif isinstance(v, list):
+            facts.append((str(k), f"{len(v)} entries (see results.json)"))
+        elif isinstance(v, dict):
+            facts.append((str(k), f"{len(v)} fields (see results.json)"))
+    return {"type": "other", "raw_type": _s(ev.get("type"), "unknown"), "facts": facts}
+
+
+def evidence_view(ev: Any, budget: ImageBudget, status: str) -> dict:
+    ev = _d(ev)
+    kind = _s(ev.get("type"), "none")
+    try:
+        if kind == "heatmap":
+            return _heatmap_view(ev, budget, status)
+        if kind == "ablation":
+            return _ablation_view(ev, budget, status)
+        if kind == "none" or not ev:
+            return {"type": "none"}
+        return _other_view(ev)
+    except Exception as exc:
+        return {"type": "broken", "error": f"{type(exc).__name__}: {exc}"}
+
+
+# --------------------------------------------------------------------------- audits
+
+def _deciding_check(audit: dict, checks: list[dict]) -> dict | None:
+    claim = audit.get("claim")
+    for c in checks:
+        if claim and c.get("claim") == claim:
+            return c
+    status = normalise_status(audit.get("status"))
+    for c in checks:
+        if normalise_status(c.get("status")) == status:
+            return c
+    return checks[0] if checks else None
+
+
+def _measured(audit: dict, deciding: dict | None) -> tuple[str, str]:
+    """(metric name, measured value text) for the table."""
+    threshold = _d(audit.get("threshold"))
+    metric = _s(threshold.get("metric")) or _s(_d(deciding).get("metric"))
+    value = None
+    if deciding is not None and deciding.get("measured") is not None:
+        value = deciding.get("measured")
+        metric = metric or _s(deciding.get("metric"))
+    elif metric:
+        value = _d(audit.get("metrics")).get(metric)
+    return metric, fmt_num(value)
+
+
+def check_view(check: Any, n: int, models: dict, budget: ImageBudget, seen: dict) -> dict:
+    c = _d(check)
+    status = normalise_status(c.get("status"))
+    ev = c.get("evidence")
+    same_as = None
+    if isinstance(ev, dict) and ev.get("type") not in (None, "none"):
+        key = hashlib.sha256(json.dumps(ev, sort_keys=True, default=str).encode()).hexdigest()
+        same_as = seen.get(key)
+        if same_as is None:
+            seen[key] = n
+    model_key = _s(c.get("model"))
+    model = models.get(model_key)
+    return {
+        "n": n,
+        "kind": _s(c.get("kind")),
+        "claim": _s(c.get("claim"), "(no claim recorded)"),
+        "status": status,
+        "metric": _s(c.get("metric")),
+        "measured": fmt_num(c.get("measured")),
+        "threshold": fmt_threshold(c.get("threshold")),
+        "metrics": _metrics_rows(c.get("metrics")),
+        "message": _s(c.get("message")),
+        "reason": _s(c.get("reason")),
+        "model": ({"name": model["name"], "anchor": model["anchor"]} if model else
+                  ({"name": model_key, "anchor": None} if model_key else None)),
+        "evidence_same_as": same_as,
+        "evidence": {"type": "none"} if same_as else evidence_view(ev, budget, status),
+    }
+
+
+def audit_view(audit: Any, index: int, models: dict, budget: ImageBudget) -> dict:
+    a = _d(audit)
+    status = normalise_status(a.get("status"))
+    checks_raw = [_d(c) for c in _l(a.get("checks"))]
+    deciding = _deciding_check(a, checks_raw)
+    metric, measured = _measured(a, deciding)
+    threshold = a.get("threshold") or _d(deciding).get("threshold")
+    reason = ""
+    if status == "INCONCLUSIVE":
+        reason = next((_s(c.get("reason")) for c in checks_raw
+                       if normalise_status(c.get("status")) == "INCONCLUSIVE" and c.get("reason")), "")
+    view = {
+        "index": index,
+        "anchor": f"audit-{index}",
+        "status": status,
+        "title": _s(a.get("title")) or _s(a.get("nodeid"), "(untitled audit)"),
+        "nodeid": _s(a.get("nodeid"), DASH),
+        "severity": _s(a.get("severity"), "major"),
+        "claim": _s(a.get("claim")) or _s(_d(deciding).get("claim")),
+        "metric": metric,
+        "measured": measured,
+        "threshold": fmt_threshold(threshold),
+        "message": _s(a.get("message")),
+        "reason": reason,
+        "duration": fmt_duration(a.get("duration_s")),
+        "metrics": _metrics_rows(a.get("metrics")),
+        "checks": [],
+        "problem": None,
+    }
+    seen: dict = {}
+    for n, c in enumerate(checks_raw, 1):
+        try:
+            view["checks"].append(check_view(c, n, models, budget, seen))
+        except Exception as exc:
+            view["problem"] = f"check {n} could not be shown: {type(exc).__name__}: {exc}"
+    # A card without pictures is short: print keeps it on one page.
+    view["compact"] = not any(c["evidence"].get("figures") for c in view["checks"])
+    return view
+
+
+def sort_audits(audits: list) -> list:
+    return sorted((_d(a) for a in audits),
+                  key=lambda a: (STATUS_ORDER[normalise_status(a.get("status"))], _s(a.get("nodeid"))))
+
+
+# --------------------------------------------------------------------------- whole report
+
+def model_views(models: Any) -> dict[str, dict]:
+    out = {}
+    for key, m in _d(models).items():
+        m = _d(m)
+        classes = [_s(c) for c in _l(m.get("classes"))]
+        shown = ", ".join(classes[:MAX_CLASSES_SHOWN])
+        if len(classes) > MAX_CLASSES_SHOWN:
+            shown += f", … ({len(classes) - MAX_CLASSES_SHOWN} more)"
+        fp = _s(m.get("fingerprint")) or _s(key)
+        out[_s(key)] = {
+            "key": _s(key),
+            "anchor": _anchor("model", fp),
+            "name": _s(m.get("name")) or fp,
+            "fingerprint": fp,
+            "rows": [
+                ("Source", _s(m.get("source"), DASH)),
+                ("Fingerprint", fp),
+                ("Input shape", fmt_shape(m.get("input_shape"))),
+                ("Input range", _s(m.get("input_range"), DASH)),
+                (f"Classes ({len(classes)})", shown or DASH),
+                ("Output", _s(m.get("output"), DASH)),
+                ("Logits from", _s(m.get("logits_from"), DASH)),
+                ("Parameters", fmt_num(m.get("params"))),
+                ("Layers used", ", ".join(_s(x) for x in _l(m.get("layers_used"))) or DASH),
+            ],
+        }
+    return out
+
+
+def _run_rows(results: dict) -> list[tuple[str, str]]:
+    run = _d(results.get("run"))
+    args = run.get("pytest_args")
+    if isinstance(args, list):
+        args_text = shlex.join(_s(a) for a in args) or DASH
+    else:
+        args_text = _s(args, DASH)
+    policy = _s(run.get("inconclusive"), "fail")
+    return [
+        ("Root seed", fmt_value(run.get("seed"))),
+        ("Started", fmt_datetime(run.get("started_at"))),
+        ("Finished", fmt_datetime(run.get("finished_at"))),
+        ("Run time", fmt_duration(run.get("duration_s"))),
+        ("Inconclusive policy", f"{policy} (an inconclusive audit never counts as a pass)"),
+        ("pytest arguments", args_text),
+        ("Report folder", _s(run.get("report_dir"), DASH)),
+        ("Results schema", f"version {fmt_value(results.get('schema_version'))}"),
+    ]
+
+
+def build_context(results: dict, *, for_print: bool = False,
+                  image_budget: int = IMAGE_BUDGET_CHARS) -> dict:
+    results = _d(results)
+    run = _d(results.get("run"))
+    tool = _d(results.get("tool"))
+    models = model_views(results.get("models"))
+    budget = ImageBudget(image_budget)
+
+    audits = []
+    for i, a in enumerate(sort_audits(_l(results.get("audits"))), 1):
+        try:
+            audits.append(audit_view(a, i, models, budget))
+        except Exception as exc:  # keep the report; show what failed
+            audits.append({
+                "index": i, "anchor": f"audit-{i}", "status": "ERROR",
+                "title": _s(_d(a).get("title")) or _s(_d(a).get("nodeid"), "(unreadable audit)"),
+                "nodeid": _s(_d(a).get("nodeid"), DASH), "severity": DASH, "claim": "",
+                "metric": "", "measured": DASH, "threshold": DASH, "message": "",
+                "reason": "", "duration": DASH, "metrics": [], "checks": [],
+                "problem": f"this audit could not be shown: {type(exc).__name__}: {exc}",
+                "compact": True,
+            })
+
+    counts = {s: 0 for s in STATUSES}
+    for a in audits:
+        counts[a["status"]] += 1
+    total = len(audits)
+    not_passed = total - counts["PASS"]
+    if total == 0:
+        verdict = ("none", "No audits were recorded in this run.")
+    elif not_passed == 0:
+        verdict = ("pass", f"All {total} audit{'s' if total != 1 else ''} passed.")
+    else:
+        parts = [f"{counts[s]} {s.lower()}" for s in ("FAIL", "INCONCLUSIVE", "ERROR") if counts[s]]
+        verdict = ("fail", f"{not_passed} of {total} audit{'s' if total != 1 else ''} did not pass "
+                           f"({', '.join(parts)}).")
+
+    env = _d(results.get("environment"))
+    return {
+        "for_print": for_print,
+        "tool_name": _s(tool.get("name"), "pytest-modelaudit"),
+        "tool_version": _s(tool.get("version"), DASH),
+        "date": fmt_datetime(run.get("started_at") or run.get("finished_at")),
+        "seed": fmt_value(run.get("seed")),
+        "duration": fmt_duration(run.get("duration_s")),
+        "counts": counts,
+        "total": total,
+        "verdict": verdict,
+        "audits": audits,
+        "models": sorted(models.values(), key=lambda m: (m["name"], m["fingerprint"])),
+        "environment": [(str(k), fmt_value(v)) for k, v in env.items()],
+        "run_rows": _run_rows(results),
+        "statuses": STATUSES,
+    }

@@ -1,0 +1,64 @@
+"""Render the report HTML (screen or print flavour) from a results dict with jinja2."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from .context import build_context
+
+MAIN_TEMPLATE = "report.html.j2"
+CARD_TEMPLATE = "audit_card.html.j2"
+BROKEN_CARD_TEMPLATE = "audit_card_broken.html.j2"
+
+
+def templates_dir() -> Path:
+    """The folder holding the report templates (the ``pytest_modelaudit.templates`` package).
+
+    Falls back to ``templates/`` of a source checkout when the package is not importable
+    (running from a checkout without an install).
+    """
+    try:
+        import importlib.resources
+
+        path = Path(str(importlib.resources.files("pytest_modelaudit.templates")))
+        if (path / MAIN_TEMPLATE).is_file():
+            return path
+    except (ImportError, ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+@functools.lru_cache(maxsize=None)
+def environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=select_autoescape(enabled_extensions=("html", "j2", "htm", "xml"),
+                                     default_for_string=True, default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def render_html(results: dict, *, for_print: bool = False) -> str:
+    """The complete, self-contained report page for ``results`` (see docs/results-schema.md).
+
+    ``for_print=True`` gives the flavour WeasyPrint turns into the PDF (print CSS, all
+    sections expanded).
+    """
+    from markupsafe import Markup
+
+    env = environment()
+    ctx = build_context(results, for_print=for_print)
+    card = env.get_template(CARD_TEMPLATE)
+    cards = []
+    for audit in ctx["audits"]:
+        try:
+            cards.append(Markup(card.render(audit=audit, for_print=for_print)))
+        except Exception as exc:  # one audit never takes the report down
+            cards.append(Markup(env.get_template(BROKEN_CARD_TEMPLATE).render(
+                audit=audit, error=f"{type(exc).__name__}: {exc}")))
+    return env.get_template(MAIN_TEMPLATE).render(cards=cards, **ctx)
