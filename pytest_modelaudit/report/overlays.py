@@ -91,8 +91,9 @@ def to_rgb(img):
 
 
 def encode_jpeg(img, quality: int = JPEG_QUALITY) -> str:
+    """JPEG data URI; no chroma subsampling, so thin coloured outlines stay crisp."""
     buf = io.BytesIO()
-    to_rgb(img).save(buf, format="JPEG", quality=quality, optimize=True)
+    to_rgb(img).save(buf, format="JPEG", quality=quality, optimize=True, subsampling=0)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
