@@ -76,8 +76,26 @@ def _anchor(prefix: str, key: Any) -> str:
     return f"{prefix}-{slug or 'x'}"
 
 
+_COUNT_NAME = re.compile(r"(^|[._])(n|count|images|excluded_images|n_\w+|\w+_count)$")
+
+
 def _metrics_rows(metrics: Any) -> list[tuple[str, str]]:
-    return [(str(k), fmt_value(v)) for k, v in _d(metrics).items()]
+    """(name, value) rows; counts recorded as floats (4.0 images) are shown as integers."""
+    rows = []
+    for k, v in _d(metrics).items():
+        if isinstance(v, float) and v.is_integer() and _COUNT_NAME.search(str(k)):
+            v = int(v)
+        rows.append((str(k), fmt_value(v)))
+    return rows
+
+
+def audit_anchor(audit: dict) -> str:
+    """The card's HTML id: the audit's recorded ``id`` (failure messages link to it), else the
+    same rule the plugin uses: ``audit-`` + the first 10 hex digits of sha1(nodeid)."""
+    rid = audit.get("id")
+    if isinstance(rid, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,80}", rid):
+        return rid
+    return "audit-" + hashlib.sha1(_s(audit.get("nodeid")).encode("utf-8")).hexdigest()[:10]
 
 
 def _quote(name: Any) -> str:
@@ -207,6 +225,7 @@ def _ablation_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         "fills": fills,
         "decisive_fill": decisive,
         "hinges_on_fill": hinges if isinstance(hinges, bool) else None,
+        "notes": [_s(n) for n in _l(ev.get("notes")) if n],
         "figures": items,
         "images_omitted": budget.note if omitted else None,
         "fill_names": fill_names,
@@ -300,6 +319,7 @@ def check_view(check: Any, n: int, models: dict, budget: ImageBudget, seen: dict
         "metrics": _metrics_rows(c.get("metrics")),
         "message": _s(c.get("message")),
         "reason": _s(c.get("reason")),
+        "detail": _s(c.get("detail")),
         "model": ({"name": model["name"], "anchor": model["anchor"]} if model else
                   ({"name": model_key, "anchor": None} if model_key else None)),
         "evidence_same_as": same_as,
@@ -307,7 +327,7 @@ def check_view(check: Any, n: int, models: dict, budget: ImageBudget, seen: dict
     }
 
 
-def audit_view(audit: Any, index: int, models: dict, budget: ImageBudget) -> dict:
+def audit_view(audit: Any, index: int, models: dict, budget: ImageBudget, anchor: str) -> dict:
     a = _d(audit)
     status = normalise_status(a.get("status"))
     checks_raw = [_d(c) for c in _l(a.get("checks"))]
@@ -318,14 +338,18 @@ def audit_view(audit: Any, index: int, models: dict, budget: ImageBudget) -> dic
     if status == "INCONCLUSIVE":
         reason = next((_s(c.get("reason")) for c in checks_raw
                        if normalise_status(c.get("status")) == "INCONCLUSIVE" and c.get("reason")), "")
+    title = _s(a.get("title")) or _s(a.get("nodeid"), "(untitled audit)")
+    claim = _s(a.get("claim")) or _s(_d(deciding).get("claim"))
+    if not checks_raw and claim == title:
+        claim = ""  # an audit that stopped before its first check has no claim of its own
     view = {
         "index": index,
-        "anchor": f"audit-{index}",
+        "anchor": anchor,
         "status": status,
-        "title": _s(a.get("title")) or _s(a.get("nodeid"), "(untitled audit)"),
+        "title": title,
         "nodeid": _s(a.get("nodeid"), DASH),
         "severity": _s(a.get("severity"), "major"),
-        "claim": _s(a.get("claim")) or _s(_d(deciding).get("claim")),
+        "claim": claim,
         "metric": metric,
         "measured": measured,
         "threshold": fmt_threshold(threshold),
@@ -405,6 +429,7 @@ def _run_rows(results: dict) -> list[tuple[str, str]]:
 
 def build_context(results: dict, *, for_print: bool = False,
                   image_budget: int = IMAGE_BUDGET_CHARS) -> dict:
+    """The view model of a whole report (images included); see the module docstring."""
     results = _d(results)
     run = _d(results.get("run"))
     tool = _d(results.get("tool"))
@@ -412,12 +437,17 @@ def build_context(results: dict, *, for_print: bool = False,
     budget = ImageBudget(image_budget)
 
     audits = []
+    anchors: set[str] = set()
     for i, a in enumerate(sort_audits(_l(results.get("audits"))), 1):
+        anchor = audit_anchor(a)
+        if anchor in anchors:  # ids must be unique in the page
+            anchor = f"{anchor}-{i}"
+        anchors.add(anchor)
         try:
-            audits.append(audit_view(a, i, models, budget))
+            audits.append(audit_view(a, i, models, budget, anchor))
         except Exception as exc:  # keep the report; show what failed
             audits.append({
-                "index": i, "anchor": f"audit-{i}", "status": "ERROR",
+                "index": i, "anchor": anchor, "status": "ERROR",
                 "title": _s(_d(a).get("title")) or _s(_d(a).get("nodeid"), "(unreadable audit)"),
                 "nodeid": _s(_d(a).get("nodeid"), DASH), "severity": DASH, "claim": "",
                 "metric": "", "measured": DASH, "threshold": DASH, "message": "",

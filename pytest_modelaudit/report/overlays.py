@@ -10,7 +10,6 @@ import base64
 import binascii
 import functools
 import io
-import math
 import re
 from dataclasses import dataclass
 
@@ -116,14 +115,23 @@ def display_size(size: tuple[int, int]) -> tuple[int, int]:
     return w * k, h * k
 
 
-def prepare_base(uri: object):
-    """Decode a thumbnail and bring it to its display size (RGB)."""
+# Thumbnails this small (longest side) are enlarged with visible pixels, not smoothed.
+TINY_SIDE = 40
+
+
+def _enlarge(img, size):
     from PIL import Image
 
+    tiny = max(img.size) <= TINY_SIDE
+    return img.resize(size, Image.Resampling.NEAREST if tiny else Image.Resampling.BILINEAR)
+
+
+def prepare_base(uri: object):
+    """Decode a thumbnail and bring it to its display size (RGB)."""
     img = to_rgb(decode_image(uri))
     size = display_size(img.size)
     if size != img.size:
-        img = img.resize(size, Image.Resampling.BILINEAR)
+        img = _enlarge(img, size)
     return img
 
 
@@ -138,6 +146,8 @@ def thumbnail_uri(uri: object) -> str | None:
         img = decode_image(safe)
     except ImageError:
         return None
+    if max(img.size) <= TINY_SIDE:  # show the pixels, like the overlay next to it
+        return encode_png(_enlarge(to_rgb(img), display_size(img.size)))
     if len(safe) <= KEEP_URI_CHARS and max(img.size) <= MAX_SIDE:
         return safe
     img = to_rgb(img)
@@ -336,12 +346,3 @@ def outlined_image(image_uri: object, mask_uri: object = None) -> str:
         except ImageError:
             mask = None
     return encode_jpeg(draw_outline(base, mask))
-
-
-def display_image(image_uri: object) -> str:
-    """A thumbnail brought to display size (JPEG), for side-by-side comparisons."""
-    return encode_jpeg(prepare_base(image_uri))
-
-
-def is_finite_number(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

@@ -49,10 +49,15 @@ def render_html(results: dict, *, for_print: bool = False) -> str:
     ``for_print=True`` gives the flavour WeasyPrint turns into the PDF (print CSS, all
     sections expanded).
     """
+    return render_context(build_context(results), for_print=for_print)
+
+
+def render_context(ctx: dict, *, for_print: bool = False) -> str:
+    """Render an already built view model (so HTML and PDF share one set of images)."""
     from markupsafe import Markup
 
     env = environment()
-    ctx = build_context(results, for_print=for_print)
+    ctx = {**ctx, "for_print": for_print}
     card = env.get_template(CARD_TEMPLATE)
     cards = []
     for audit in ctx["audits"]:

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from .render import render_html
+from .context import build_context
+from .render import render_context
 
 JSON_NAME = "results.json"
 HTML_NAME = "index.html"
@@ -143,12 +144,13 @@ def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True)
     json_path, html_path, pdf_path = out / JSON_NAME, out / HTML_NAME, out / PDF_NAME
 
     _write_text(json_path, results_to_json(results))
-    _write_text(html_path, render_html(results, for_print=False))
+    ctx = build_context(results)
+    _write_text(html_path, render_context(ctx, for_print=False))
 
     if not pdf:
         return ReportFiles(json_path, html_path, None, None)
     try:
-        write_pdf(render_html(results, for_print=True), pdf_path)
+        write_pdf(render_context(ctx, for_print=True), pdf_path)
     except Exception as exc:  # any PDF problem: warn, keep HTML and JSON
         cause = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, ImportError):
