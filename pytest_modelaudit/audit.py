@@ -64,6 +64,41 @@ class Audit:
                                  seed=self._next_seed(), batch_size=batch_size)
         return AblationAudit(self, adapter, result, region_name)
 
+    def tcav(self, model: Any, target: str | int, concept: str, *, layers: Any, concepts: Any = None,
+             images: Any = None, runs: int | None = None, pooling: str | None = None, mode: str = "default",
+             random_prefix: str | None = None, min_images: int = 20) -> TcavAudit:
+        """TCAV of `concept` for class `target` at `layers` (a name or a list), against the random folders.
+
+        `concepts` is the concept root (default: --model-audit-concepts / ini model_audit_concepts); target
+        images default to its folder named after the class. `mode="tcav-reference"` reproduces tensorflow/tcav
+        0.2.2. Scores, CAVs and the random baseline are shared across the session.
+        """
+        from .core.tcav import tcav
+
+        adapter = self._use(model)
+        library = self._library(concepts, random_prefix, min_images)
+        layer_list = [layers] if isinstance(layers, str) else list(layers)
+        kwargs = dict(layers=layer_list, concepts=library, target_images=images, runs=runs, pooling=pooling,
+                      mode=mode, seed=self.settings.seed)
+        result = tcav(adapter, target, concept, **kwargs)
+        self.layers_used.setdefault(adapter.fingerprint, set()).update(l.layer for l in result.layers)
+        return TcavAudit(self, adapter, result, lambda other: tcav(adapter, target, other, **kwargs))
+
+    def _library(self, concepts: Any, random_prefix: str | None, min_images: int) -> Any:
+        from .core.concepts import ConceptLibrary, ConceptError
+
+        if isinstance(concepts, ConceptLibrary):
+            return concepts
+        root = concepts if concepts is not None else self.settings.concepts
+        if root is None:
+            raise ConceptError("No concept root: pass concepts=... to audit.tcav, or set --model-audit-concepts / "
+                               "ini model_audit_concepts to the folder holding one folder per concept.")
+        prefix = random_prefix or self.settings.random_prefix
+        key = (str(root), prefix, min_images)
+        if key not in _LIBRARIES:
+            _LIBRARIES[key] = ConceptLibrary(root, random_prefix=prefix, min_images=min_images)
+        return _LIBRARIES[key]
+
     # ----- verdicts -----------------------------------------------------------------------------
     def conclude(self, check: Check) -> Check:
         """Record the check; raise on FAIL, and on INCONCLUSIVE as the policy says."""
@@ -90,6 +125,42 @@ class Audit:
             lines.append(f"  model: {adapter.name} (fingerprint {adapter.fingerprint})")
         lines.append(f"  evidence: {self.settings.evidence_link(self.nodeid)}")
         return "\n".join(lines)
+
+
+# Concept roots are read once per process: their images are shared by every TCAV audit of the session.
+_LIBRARIES: dict[tuple[str, str, int], Any] = {}
+
+
+class TcavAudit:
+    """TCAV evidence and the concept claims on it."""
+
+    def __init__(self, audit: Audit, adapter: Any, result: Any, rerun: Any):
+        self.audit, self.adapter, self.result, self._rerun = audit, adapter, result, rerun
+
+    def expect_depends(self, *, min_score: float | None = None, min_effect: float = 0.1, alpha: float = 0.05,
+                       min_accuracy: float = 0.7) -> Check:
+        """The class depends on the concept: TCAV significantly above the random baseline at some layer."""
+        from .core.tcav_checks import depends_check
+
+        return self.audit.conclude(depends_check(self.result, min_score=min_score, min_effect=min_effect, alpha=alpha,
+                                                 min_accuracy=min_accuracy, model=self.adapter))
+
+    def expect_independent(self, *, margin: float = 0.1, alpha: float = 0.05, min_accuracy: float = 0.7) -> Check:
+        """The class does not depend on the concept: TCAV shown within `margin` of the random baseline (or below)
+        at every layer. Absence of significance is not enough: undecided evidence is INCONCLUSIVE."""
+        from .core.tcav_checks import independent_check
+
+        return self.audit.conclude(independent_check(self.result, margin=margin, alpha=alpha,
+                                                     min_accuracy=min_accuracy, model=self.adapter))
+
+    def expect_more_than(self, other_concept: str, *, min_effect: float = 0.05, alpha: float = 0.05,
+                         min_accuracy: float = 0.7) -> Check:
+        """The class depends on this concept more than on `other_concept` (same layers and random sets)."""
+        from .core.tcav_checks import more_than_check
+
+        other = self._rerun(other_concept)
+        return self.audit.conclude(more_than_check(self.result, other, min_effect=min_effect, alpha=alpha,
+                                                   min_accuracy=min_accuracy, model=self.adapter))
 
 
 class HeatmapAudit:

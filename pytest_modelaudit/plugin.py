@@ -36,7 +36,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--model-audit-inconclusive", choices=("fail", "skip"), default=None, dest="model_audit_inconclusive",
                     help="what an INCONCLUSIVE audit does to its test: fail (default) or skip; never a pass "
                          "(ini: model_audit_inconclusive)")
+    group.addoption("--model-audit-concepts", metavar="DIR", default=None, dest="model_audit_concepts",
+                    help="concept root for TCAV audits: a folder per concept, random folders by prefix, target-class "
+                         "folders (ini: model_audit_concepts)")
     parser.addini("model_audit", "run model audit tests (like --model-audit)", type="bool", default=False)
+    parser.addini("model_audit_concepts", "concept root for TCAV audits (relative to the rootdir)", default="")
+    parser.addini("model_audit_random_prefix", "name prefix of the random counterexample folders", default="random500_")
     parser.addini("model_audit_report", "folder for the model audit report", default="model-audit-report")
     parser.addini("model_audit_pdf", "write report.pdf next to index.html", type="bool", default=True)
     parser.addini("model_audit_seed", "root seed of every random choice in the audits", default="0")
@@ -229,7 +234,10 @@ class AuditSession:
         from .environment import environment
         from . import __version__
 
+        from .record import session_holm
+
         audits = sorted(self.audits.values(), key=lambda a: a["nodeid"])
+        session_holm(audits)
         counts = {s.value: sum(a["status"] == s.value for a in audits) for s in Status}
         finished = datetime.now(timezone.utc)
         return {

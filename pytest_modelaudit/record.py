@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .core.checks import AblationEvidence, HeatmapEvidence
+from .core.tcav_checks import TCAVEvidence
 from .core.verdicts import WORST_FIRST, Check, Status
 from .thumbnails import image_uri, mask_uri
 
@@ -121,6 +122,52 @@ def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> d
     }
 
 
+def _nums(values: Any) -> list[float | None]:
+    return [_num(v) for v in np.asarray(values, float).ravel()]
+
+
+def tcav_evidence(ev: TCAVEvidence) -> dict[str, Any]:
+    r = ev.result
+    layers = []
+    for s, lr in zip(ev.layers, r.layers):
+        c = s.comparison
+        layers.append({
+            "layer": s.layer, "dims": lr.dims, "represented": s.represented, "verdict": s.verdict,
+            "concept_scores": _nums(lr.concept_scores), "random_scores": _nums(lr.random_scores),
+            "other_scores": None if s.other is None else _nums(s.other),
+            "magnitudes": _nums(lr.concept_magnitudes),
+            "concept_accuracies": _nums(lr.concept_accuracies), "concept_accuracy_mean": _num(s.accuracy),
+            "random_accuracy_mean": _num(np.mean(lr.random_accuracies)),
+            "concept_mean": _num(c.concept_mean), "baseline_mean": _num(c.random_mean),
+            "effect": _num(c.effect), "ci": [_num(c.ci[0]), _num(c.ci[1])],
+            "p_welch": _num(c.p_welch), "p_greater": _num(c.p_greater), "p_within": _num(c.p_within),
+            "p_one_sample": _num(c.p_one_sample), "p_student": _num(s.p_student), "p_adjusted": _num(s.p_adjusted),
+            "runs": len(lr.pairs), "baseline_runs": len(lr.random_pairs),
+        })
+    return {
+        "type": "tcav",
+        "claim_kind": ev.kind,
+        "target": r.target_name,
+        "concept": r.concept,
+        "compare_to": ev.other.concept if ev.other is not None else None,
+        "mode": r.mode,
+        "score": r.score,
+        "sign_convention": r.sign_convention,
+        "estimator": ("SGDClassifier(alpha=0.01, max_iter=1000, tol=1e-3) as tensorflow/tcav, CAV = -coef_ (not normalised)"
+                      if r.mode == "tcav-reference" else "ridge classifier in closed form; unit-length CAV"),
+        "pooling": r.pooling or "none (flattened)",
+        "n_target": r.n_target, "n_concept": r.n_concept, "target_source": r.target_source,
+        "random_sets": list(r.random_sets), "n_random": list(r.n_random),
+        "alpha": ev.alpha, "min_accuracy": ev.min_accuracy, "params": {k: _num(v) for k, v in ev.params.items()},
+        "decision": ev.decision,
+        "primary_p": _num(ev.primary_p),
+        "p_session_holm": None,
+        "survives_session_correction": None,
+        "layers": layers,
+        "concept_images": [image_uri(im, 64) for im in r.concept_images[:6]],
+    }
+
+
 def check_json(check: Check, message: str) -> dict[str, Any]:
     ev = check.evidence
     upper = check.threshold.upper_only
@@ -128,6 +175,8 @@ def check_json(check: Check, message: str) -> dict[str, Any]:
         evidence = heatmap_evidence(ev, upper)
     elif isinstance(ev, AblationEvidence):
         evidence = ablation_evidence(ev, upper, check.model)
+    elif isinstance(ev, TCAVEvidence):
+        evidence = tcav_evidence(ev)
     else:
         evidence = {"type": "none"}
     return {
@@ -144,6 +193,17 @@ def check_json(check: Check, message: str) -> dict[str, Any]:
         "model": check.model.fingerprint if check.model is not None else None,
         "evidence": evidence,
     }
+
+
+def session_holm(audits: list[dict[str, Any]]) -> None:
+    """Holm-adjust every TCAV claim's p-value across the session and flag claims that would not survive it."""
+    from .core.tcav_stats import holm
+
+    found = [c["evidence"] for a in audits for c in a["checks"] if c["evidence"].get("type") == "tcav"]
+    adjusted = holm([e["primary_p"] if e["primary_p"] is not None else float("nan") for e in found])
+    for e, p in zip(found, adjusted):
+        e["p_session_holm"] = _num(p)
+        e["survives_session_correction"] = None if _num(p) is None else bool(p < e["alpha"])
 
 
 def worst(statuses: list[Status]) -> Status:

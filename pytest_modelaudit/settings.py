@@ -18,6 +18,8 @@ class Settings:
     pdf: bool
     seed: int
     inconclusive: str
+    concepts: Path | None = None
+    random_prefix: str = "random500_"
 
     def anchor(self, nodeid: str) -> str:
         return "audit-" + hashlib.sha1(nodeid.encode()).hexdigest()[:10]
@@ -62,7 +64,15 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(
             f"--model-audit-inconclusive / model_audit_inconclusive must be one of {', '.join(INCONCLUSIVE_POLICIES)}, got {inconclusive!r}"
         )
-    return Settings(bool(enabled), report_dir.resolve(), pdf, seed, inconclusive)
+    concepts = config.getoption("model_audit_concepts") or config.getini("model_audit_concepts") or None
+    concepts_dir = None
+    if concepts:
+        concepts_dir = Path(concepts)
+        if not concepts_dir.is_absolute():
+            base = config.invocation_params.dir if config.getoption("model_audit_concepts") else config.rootpath
+            concepts_dir = Path(base) / concepts_dir
+    prefix = (config.getini("model_audit_random_prefix") or "random500_").strip()
+    return Settings(bool(enabled), report_dir.resolve(), pdf, seed, inconclusive, concepts_dir, prefix)
 
 
 def derived_seed(root: int, *parts: Any) -> int:

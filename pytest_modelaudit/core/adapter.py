@@ -268,8 +268,8 @@ class ModelAdapter:
                 stacklevel=3,
             )
 
-    def _capture_function(self, paths: tuple[str, ...]) -> Any:
-        key = ("capture", paths)
+    def _capture_function(self, paths: tuple[str, ...], score: str = "logit") -> Any:
+        key = ("capture", paths, score)
         if key not in self._functions:
             import tensorflow as tf
 
@@ -281,23 +281,28 @@ class ModelAdapter:
                         out = self.model(x, training=False)
                     logits = out if self.head.how == "output" else rec.logits
                     acts = [rec.last(p) for p in paths]
-                    score = tf.reduce_sum(tf.gather(logits, target, axis=1, batch_dims=1))
-                grads = tape.gradient(score, acts)
+                    scores = tf.nn.log_softmax(logits, axis=-1) if score == "log_softmax" else logits
+                    total = tf.reduce_sum(tf.gather(scores, target, axis=1, batch_dims=1))
+                grads = tape.gradient(total, acts)
                 return logits, acts, grads
 
             self._functions[key] = tf.function(run, reduce_retracing=True)
         return self._functions[key]
 
     def capture(
-        self, images01: np.ndarray, layers: Sequence[str], target: int | np.ndarray, *, batch_size: int = 32
+        self, images01: np.ndarray, layers: Sequence[str], target: int | np.ndarray, *, batch_size: int = 32,
+        score: str = "logit",
     ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """Logits, activations and d(target logit)/d(activation) at each layer, in batched traced passes."""
+        """Logits, activations and d(target score)/d(activation) at each layer, in batched traced passes.
+
+        `score` is the target's logit (default) or its log-softmax (tensorflow/tcav's convention).
+        """
         import tensorflow as tf
 
         paths = tuple(self.resolve(layer) for layer in layers)
         x = self.preprocess(images01)
         targets = np.broadcast_to(np.asarray(target, np.int32), (len(x),))
-        fn = self._capture_function(paths)
+        fn = self._capture_function(paths, score)
         logits, acts, grads = [], [[] for _ in paths], [[] for _ in paths]
         for i in range(0, len(x), batch_size):
             lg, a, g = fn(tf.constant(x[i : i + batch_size]), tf.constant(targets[i : i + batch_size]))
@@ -313,6 +318,34 @@ class ModelAdapter:
         logits_arr = np.concatenate(logits, 0)
         self._check_output(logits_arr)
         return logits_arr, [np.concatenate(a, 0) for a in acts], [np.concatenate(g, 0) for g in grads]
+
+    def _activations_function(self, paths: tuple[str, ...]) -> Any:
+        key = ("activations", paths)
+        if key not in self._functions:
+            import tensorflow as tf
+
+            layers = {p: resolve_layer(self.model, p)[1] for p in paths}
+
+            def run(x: Any) -> Any:
+                with Recorder(self.model, layers) as rec:
+                    self.model(x, training=False)
+                return [rec.last(p) for p in paths]
+
+            self._functions[key] = tf.function(run, reduce_retracing=True)
+        return self._functions[key]
+
+    def activations(self, images01: np.ndarray, layers: Sequence[str], *, batch_size: int = 64) -> list[np.ndarray]:
+        """Activations at each layer (forward passes only), batched and traced."""
+        import tensorflow as tf
+
+        paths = tuple(self.resolve(layer) for layer in layers)
+        x = self.preprocess(images01)
+        fn = self._activations_function(paths)
+        out: list[list[np.ndarray]] = [[] for _ in paths]
+        for i in range(0, len(x), batch_size):
+            for j, a in enumerate(fn(tf.constant(x[i : i + batch_size]))):
+                out[j].append(np.asarray(a))
+        return [np.concatenate(o, 0) for o in out]
 
     # ----- layers -------------------------------------------------------------------------------
     def resolve(self, layer: str) -> str:

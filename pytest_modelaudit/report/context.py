@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import shlex
 from typing import Any
 
-from . import overlays
+from . import overlays, plots
 from .formatting import (
-    DASH, STATUS_ORDER, STATUSES, fmt_datetime, fmt_duration, fmt_num, fmt_shape,
-    fmt_threshold, fmt_value, normalise_status,
+    DASH, STATUS_ORDER, STATUSES, fmt_datetime, fmt_duration, fmt_interval, fmt_num, fmt_p,
+    fmt_score, fmt_shape, fmt_threshold, fmt_value, normalise_status,
 )
 
 MAX_IMAGES = 6            # per evidence block, most telling first
@@ -237,6 +238,193 @@ def _ablation_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         "region_name": _s(ev.get("region_name")),
     }
 
+CLAIM_KINDS = {
+    "depends": "depends: the concept raises the target's score (TCAV above the random baseline)",
+    "independent": "independent: the concept does not drive the target (TCAV shown to stay near the baseline)",
+    "more_than": "more than another concept: TCAV above the other concept's runs",
+}
+MAX_CONCEPT_THUMBS = 6
+# Per-layer metrics a TCAV check records (tcav[conv3], p_adj[conv3], ...): the layer table shows them.
+_TCAV_LAYER_METRIC = re.compile(r"^(tcav|random|p_adj|cav_acc)\[.*\]$")
+
+
+def _num_or_none(x: Any) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _count_summary(counts: list) -> str:
+    ns = [int(n) for n in counts if isinstance(n, (int, float)) and not isinstance(n, bool)]
+    if not ns:
+        return DASH
+    if min(ns) == max(ns):
+        return f"{ns[0]} each" if len(ns) > 1 else str(ns[0])
+    return f"{min(ns)}–{max(ns)}"
+
+
+def _names_summary(names: list[str], keep: int = 3) -> str:
+    if len(names) <= keep + 1:
+        return ", ".join(names)
+    return ", ".join(names[:keep]) + f", … {names[-1]}"
+
+
+def _tcav_layer_view(raw: Any, kind: str, concept: str, other: str, alpha: float | None,
+                     min_acc: float | None) -> dict:
+    L = _d(raw)
+    name = _s(L.get("layer"), "?")
+    represented = bool(L.get("represented"))
+    verdict = normalise_status(L.get("verdict")) if L.get("verdict") else "INCONCLUSIVE"
+    acc = _num_or_none(L.get("concept_accuracy_mean"))
+    p_key = "p_within" if kind == "independent" else "p_greater"
+    p_raw = L.get(p_key) if L.get(p_key) is not None else L.get("p_welch")
+    p_adj = _num_or_none(L.get("p_adjusted"))
+    reason = ""
+    if not represented:
+        if acc is not None and min_acc is not None and acc < min_acc:
+            reason = (f"not represented: the concept's CAV accuracy {fmt_score(acc)} is below the minimum "
+                      f"{fmt_score(min_acc)}, so this layer can neither pass nor fail the claim")
+        elif kind == "more_than":
+            reason = (f"not represented: the CAVs of ‘{other}’ are below the minimum accuracy"
+                      + (f" {fmt_score(min_acc)}" if min_acc is not None else "")
+                      + ", so this layer can neither pass nor fail the claim")
+        else:
+            reason = "not represented: CAV accuracy below the minimum; this layer does not count"
+
+    groups = [plots.Group(concept or "concept", plots.finite(L.get("concept_scores")), "concept")]
+    if kind == "more_than" and isinstance(L.get("other_scores"), list):
+        groups.append(plots.Group(other or "other", plots.finite(L.get("other_scores")), "other"))
+    groups.append(plots.Group("random", plots.finite(L.get("random_scores")), "random"))
+    title = f"TCAV scores at layer {name}: " + "; ".join(
+        f"{g.label} {len(g.values)} run(s), mean {fmt_score(sum(g.values) / len(g.values)) if g.values else DASH}"
+        for g in groups)
+    dims = L.get("dims")
+    return {
+        "layer": name,
+        "dims": fmt_num(dims) if isinstance(dims, int) and not isinstance(dims, bool) else "",
+        "verdict": verdict,
+        "represented": represented,
+        "reason": reason,
+        "acc_concept": fmt_score(acc),
+        "acc_random": fmt_score(L.get("random_accuracy_mean")),
+        "concept_mean": fmt_score(L.get("concept_mean")),
+        "baseline_mean": fmt_score(L.get("baseline_mean")),
+        "effect": fmt_score(L.get("effect"), signed=True),
+        "ci": fmt_interval(L.get("ci")),
+        "p_raw": fmt_p(p_raw),
+        "p_two_sided": fmt_p(L.get("p_welch")),
+        "p_one_sample": fmt_p(L.get("p_one_sample")),
+        "p_student": fmt_p(L.get("p_student")),
+        "p_adjusted": fmt_p(p_adj),
+        "significant": p_adj is not None and alpha is not None and represented and p_adj < alpha,
+        "runs": fmt_num(L.get("runs")) if L.get("runs") is not None else str(len(groups[0].values)),
+        "baseline_runs": (fmt_num(L.get("baseline_runs")) if L.get("baseline_runs") is not None
+                          else str(len(groups[-1].values))),
+        "svg": plots.strip_plot(groups, muted=not represented, title=title),
+    }
+
+
+def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
+    kind = _s(ev.get("claim_kind"), "depends")
+    concept = _s(ev.get("concept"))
+    other = _s(ev.get("compare_to"))
+    alpha = _num_or_none(ev.get("alpha"))
+    min_acc = _num_or_none(ev.get("min_accuracy"))
+    layers = [_tcav_layer_view(L, kind, concept, other, alpha, min_acc) for L in _l(ev.get("layers"))]
+
+    concept_text = _quote(concept)
+    if kind == "more_than" and other:
+        concept_text += f" compared with {_quote(other)}"
+    random_sets = [_s(n) for n in _l(ev.get("random_sets"))]
+    n_random = _l(ev.get("n_random"))
+    images = [f"target {fmt_num(ev.get('n_target'))}", f"concept {fmt_num(ev.get('n_concept'))}"]
+    if random_sets or n_random:
+        n_sets = len(random_sets) or len(n_random)
+        images.append(f"random {_count_summary(n_random)} ({n_sets} set{'s' if n_sets != 1 else ''}"
+                      + (f": {_names_summary(random_sets)}" if random_sets else "") + ")")
+    runs = {(_s(L.get("runs")), _s(L.get("baseline_runs"))) for L in map(_d, _l(ev.get("layers")))}
+    if len(runs) == 1:
+        r, b = next(iter(runs))
+        runs_text = (f"{r or DASH} concept run(s) (one CAV per random set) and {b or DASH} random-vs-random "
+                     "baseline run(s) per layer")
+    else:
+        runs_text = "per layer, see the table"
+    params = _d(ev.get("params"))
+    session_p = _num_or_none(ev.get("p_session_holm"))
+    survives = ev.get("survives_session_correction")
+    if survives is False:
+        session_text = f"{fmt_p(session_p)}: would not survive session-wide Holm correction"
+    elif survives is True:
+        session_text = f"{fmt_p(session_p)} (survives at α {fmt_num(alpha)})"
+    else:
+        session_text = fmt_p(session_p) if session_p is not None else "not computed"
+    score = _s(ev.get("score"), DASH)
+    sign = _s(ev.get("sign_convention"))
+    facts = [
+        ("Target class", _quote(ev.get("target"))),
+        ("Concept", concept_text),
+        ("Claim", CLAIM_KINDS.get(kind, kind)),
+        ("Mode", _s(ev.get("mode"), DASH)),
+        ("Output used", score),
+        ("Sign convention", sign or DASH),
+        ("CAV estimator", _s(ev.get("estimator"), DASH)),
+        ("Pooling", _s(ev.get("pooling"), DASH)),
+        ("Images per set", " · ".join(images)),
+        ("Target images from", _s(ev.get("target_source"), DASH)),
+        ("Runs", runs_text),
+        ("Alpha", fmt_num(alpha)),
+        ("Min CAV accuracy", fmt_score(min_acc)),
+    ]
+    if params:
+        facts.append(("Parameters", fmt_value(params)))
+    facts += [
+        ("Decision rule", _s(ev.get("decision"), DASH)),
+        ("Claim p (Holm over layers)", fmt_p(ev.get("primary_p"))),
+        ("Session-wide Holm p", session_text),
+    ]
+
+    thumbs = []
+    omitted = False
+    for uri in _l(ev.get("concept_images"))[:MAX_CONCEPT_THUMBS]:
+        try:
+            t = overlays.thumbnail_uri(uri)
+        except Exception:  # a bad thumbnail is only left out
+            t = None
+        if t is None:
+            continue
+        if budget.fits(t):
+            thumbs.append(t)
+        else:
+            omitted = True
+    return {
+        "type": "tcav",
+        "facts": facts,
+        "kind": kind,
+        "concept": concept,
+        "other": other,
+        "figures": layers,
+        "layers": layers,
+        "p_raw_head": "p below margin" if kind == "independent" else "p Welch",
+        "p_raw_sub": "raw, one-sided" if kind == "independent" else "raw: one-sided (two-sided)",
+        "p_note": (("p below margin: one-sided Welch test that the concept's mean TCAV stays below the "
+                    "baseline's + margin" if kind == "independent" else
+                    "p Welch: one-sided Welch test of the concept's runs above the "
+                    + ("other concept's" if kind == "more_than" else "random baseline's")
+                    + " runs (two-sided in brackets)")
+                   + "; this is the p the claim decides with. p Holm adjusts it over the claim's layers "
+                   f"(bold: below α {fmt_num(alpha)}). p vs 0.5 (one-sample t-test of the concept's runs) and "
+                   "p Student (tensorflow/tcav's two-sided test against the random runs) are for reference "
+                   "only."),
+        "baseline_label": f"‘{other}’" if kind == "more_than" and other else "random",
+        "alpha": fmt_num(alpha),
+        "session_flag": (survives is False),
+        "session_flag_strong": survives is False and status == "PASS",
+        "session_p": fmt_p(session_p),
+        "concept_images": thumbs,
+        "images_omitted": budget.note if omitted else None,
+    }
+
 
 def _other_view(ev: dict) -> dict:
     facts = []
@@ -262,6 +450,8 @@ def evidence_view(ev: Any, budget: ImageBudget, status: str) -> dict:
             return _heatmap_view(ev, budget, status)
         if kind == "ablation":
             return _ablation_view(ev, budget, status)
+        if kind == "tcav" and isinstance(ev.get("layers"), list):
+            return _tcav_view(ev, budget, status)
         if kind == "none" or not ev:
             return {"type": "none"}
         return _other_view(ev)
@@ -308,6 +498,10 @@ def check_view(check: Any, n: int, models: dict, budget: ImageBudget, seen: dict
             seen[key] = n
     model_key = _s(c.get("model"))
     model = models.get(model_key)
+    evidence = {"type": "none"} if same_as else evidence_view(ev, budget, status)
+    metrics = _metrics_rows(c.get("metrics"))
+    if evidence.get("type") == "tcav":  # the layer table shows every per-layer metric
+        metrics = [(k, v) for k, v in metrics if not _TCAV_LAYER_METRIC.match(k)]
     return {
         "n": n,
         "kind": _s(c.get("kind")),
@@ -316,14 +510,14 @@ def check_view(check: Any, n: int, models: dict, budget: ImageBudget, seen: dict
         "metric": _s(c.get("metric")),
         "measured": fmt_num(c.get("measured")),
         "threshold": fmt_threshold(c.get("threshold")),
-        "metrics": _metrics_rows(c.get("metrics")),
+        "metrics": metrics,
         "message": _s(c.get("message")),
         "reason": _s(c.get("reason")),
         "detail": _s(c.get("detail")),
         "model": ({"name": model["name"], "anchor": model["anchor"]} if model else
                   ({"name": model_key, "anchor": None} if model_key else None)),
         "evidence_same_as": same_as,
-        "evidence": {"type": "none"} if same_as else evidence_view(ev, budget, status),
+        "evidence": evidence,
     }
 
 

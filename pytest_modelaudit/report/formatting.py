@@ -118,3 +118,42 @@ def fmt_shape(shape: object) -> str:
     if isinstance(shape, (list, tuple)) and shape:
         return " × ".join("?" if v is None else str(v) for v in shape)
     return DASH if shape in (None, "", []) else str(shape)
+
+
+def _finite_number(x: object) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def fmt_p(p: object) -> str:
+    """A p-value: 3.2e-06 below 0.001, else three significant digits (0.0496, 0.05, 0.34, 1)."""
+    v = _finite_number(p)
+    if v is None:
+        return DASH
+    if v == 0:
+        return "0"
+    if v < 0.001:
+        return f"{v:.1e}"
+    return f"{v:.3g}"
+
+
+def fmt_score(x: object, signed: bool = False) -> str:
+    """A score, an accuracy or a difference of them: two decimals (+0.45 when ``signed``)."""
+    v = _finite_number(x)
+    if v is None:
+        return DASH
+    if round(v, 2) == 0:
+        return "±0.00" if signed else "0.00"
+    return (f"{v:+.2f}" if signed else f"{v:.2f}").replace("-", "−")
+
+
+def fmt_interval(ci: object, signed: bool = False) -> str:
+    """``[lo, hi]`` as "[0.38, 0.52]"; a dash when missing."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return DASH
+    lo, hi = fmt_score(ci[0], signed), fmt_score(ci[1], signed)
+    if lo == DASH and hi == DASH:
+        return DASH
+    return f"[{lo}, {hi}]"
