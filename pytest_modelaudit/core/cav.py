@@ -44,24 +44,25 @@ def train_cav(pos: np.ndarray, neg: np.ndarray, *, concept: str, negative: str, 
     """Fit concept-vs-negative on flattened activations; both sets truncated to the smaller size."""
     n = min(len(pos), len(neg))
     rng = np.random.default_rng(seed)
-    pos = np.asarray(pos, np.float64).reshape(len(pos), -1)[:n]
-    neg = np.asarray(neg, np.float64).reshape(len(neg), -1)[:n]
+    pos = np.asarray(pos, np.float32).reshape(len(pos), -1)[:n]
+    neg = np.asarray(neg, np.float32).reshape(len(neg), -1)[:n]
     if mode == "tcav-reference":
-        return _train_reference(pos, neg, concept, negative, seed)
+        return _train_reference(pos.astype(np.float64), neg.astype(np.float64), concept, negative, seed)
     tr_p, te_p = split(n, rng)
     tr_n, te_n = split(n, rng)
     x = np.concatenate([pos[tr_p], neg[tr_n]])
     y = np.concatenate([np.ones(len(tr_p)), -np.ones(len(tr_n))])
-    mean = x.mean(axis=0)
+    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
     xc = x - mean
-    gram = xc @ xc.T
+    gram = (xc @ xc.T).astype(np.float64)  # n x n: the dual keeps the solve small when D >> n
     lam = RIDGE * max(float(np.trace(gram)) / len(x), 1e-12)
     alpha = np.linalg.solve(gram + lam * np.eye(len(x)), y - y.mean())
-    w = xc.T @ alpha
-    b = y.mean() - mean @ w
+    w = (xc.T @ alpha.astype(np.float32)).astype(np.float64)
+    b = y.mean() - mean.astype(np.float64) @ w
     norm = np.linalg.norm(w)
     vector = w / norm if norm > 0 else w
-    accs = _accuracies(pos[te_p] @ w + b > 0, neg[te_n] @ w + b <= 0, concept, negative)
+    accs = _accuracies(pos[te_p].astype(np.float64) @ w + b > 0, neg[te_n].astype(np.float64) @ w + b <= 0,
+                       concept, negative)
     return CAV(concept, negative, vector.astype(np.float32), accs["overall"], accs)
 
 
