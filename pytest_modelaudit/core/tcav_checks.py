@@ -60,10 +60,19 @@ def _layer_stats(result: TCAVResult, margin: float, min_accuracy: float, other: 
     return stats
 
 
-def _adjust(stats: list[LayerStats], pick: str) -> None:
+def _adjust(stats: list[LayerStats], pick: str, mode: str = "default") -> None:
+    if mode == "tcav-reference":  # tensorflow/tcav: two-sided Student t-test at 0.05, no correction
+        for s in stats:
+            s.p_adjusted = s.p_student if s.represented else float("nan")
+        return
     ps = [getattr(s.comparison, pick) if s.represented else float("nan") for s in stats]
     for s, p in zip(stats, tcav_stats.holm(ps)):
         s.p_adjusted = p
+
+
+def _significant(p: float, alpha: float, mode: str = "default") -> bool:
+    """tensorflow/tcav calls p <= 0.05 significant; our default needs p < alpha."""
+    return bool(p <= alpha) if mode == "tcav-reference" else bool(p < alpha)
 
 
 def _unrepresented(stats: list[LayerStats], min_accuracy: float) -> str:
@@ -97,13 +106,13 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
     """PASS when, at some represented layer, the concept's runs are significantly above the random baseline
     (Welch, Holm across the claim's layers), by at least min_effect, and (optionally) score at least min_score."""
     stats = _layer_stats(result, 0.0, min_accuracy)
-    _adjust(stats, "p_greater")
+    _adjust(stats, "p_greater", result.mode)
     threshold = Threshold.of("effect", None, min_effect)
     for s in stats:
         c = s.comparison
         if not s.represented:
             s.verdict = "INCONCLUSIVE"
-        elif (s.p_adjusted < alpha and c.effect >= min_effect
+        elif (_significant(s.p_adjusted, alpha, result.mode) and c.effect >= min_effect
               and (min_score is None or c.concept_mean >= min_score)):
             s.verdict = "PASS"
         else:
@@ -120,6 +129,10 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
     decision = ("one-sided Welch t-test of the concept's runs (one CAV per random set) against the random-vs-random "
                 "baseline runs, Holm-corrected over the claim's layers; layers whose CAV accuracy is below "
                 f"{min_accuracy} are not counted")
+    if result.mode == "tcav-reference":
+        decision = ("tensorflow/tcav 0.2.2: two-sided Student t-test of the random baseline's runs against the "
+                    f"concept's, significant when p <= {alpha}, no correction; the concept must also score above the "
+                    f"baseline by at least {min_effect}; layers whose CAV accuracy is below {min_accuracy} are not counted")
     evidence = TCAVEvidence(result, "depends", stats, alpha, min_accuracy, decision,
                             primary_p=min((s.p_adjusted for s in represented), default=float("nan")),
                             params={"min_effect": min_effect, **({"min_score": min_score} if min_score is not None else {})})
