@@ -260,6 +260,7 @@ def sample_results() -> dict:
 
 
 HOSTILE_TITLE = "<script>alert('title')</script> & \"quotes\""
+HOSTILE_CONCEPT = "<script>alert('concept')</script>"
 HOSTILE_MESSAGE = "<img src=x onerror=alert(1)> see https://evil.example/steal.png </pre><b>bold</b>"
 
 
@@ -275,6 +276,13 @@ def hostile_results() -> dict:
     a["checks"][0]["evidence"]["images"][1]["image"] = "https://evil.example/x.png"  # never embedded
     res["models"][FP]["name"] = "<script>model</script>"
     res["audits"].append(a)
+    t = tcav_audits()[2]  # more_than: concept, other concept and layer names all reach the SVG
+    ev = t["checks"][0]["evidence"]
+    ev["concept"], ev["compare_to"] = HOSTILE_CONCEPT, "<img src=x onerror=alert(5)>"
+    ev["layers"][0]["layer"] = "</svg><script>alert(6)</script>"
+    ev["sign_convention"] = "<b>sign</b>"
+    ev["concept_images"] = ev["concept_images"][:1] + ["https://evil.example/c.png", "javascript:alert(7)"]
+    res["audits"].append(t)
     return res
 
 
@@ -293,3 +301,210 @@ def big_results(n: int = 50, size: int = 128) -> dict:
         a["nodeid"] = f"{a['nodeid']}#{i}"
         a["id"] = anchor(a["nodeid"])
     return base_results(audits)
+
+
+# --------------------------------------------------------------------------- TCAV samples
+
+STARTER_FP = "c0ffee12d00d4a51"
+TCAV_SIGN = "gradient of the target logit; an image counts when its directional derivative along the unit CAV is > 0"
+RANDOM_SETS = [f"random500_{i}" for i in range(10)]
+
+
+def concept_thumbs(color: tuple[int, int, int], n: int = 4, seed: int = 0) -> list[str]:
+    """A few 64 px 'concept images': noisy patches of one colour with a darker blob."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        img = np.ones((64, 64, 3)) * np.asarray(color, float) / 255
+        yy, xx = np.mgrid[0:64, 0:64] / 64
+        cy, cx = rng.uniform(0.3, 0.7, 2)
+        img[((yy - cy) ** 2 + (xx - cx) ** 2) < 0.04] *= 0.6
+        img = np.clip(img + rng.normal(0, 0.05, img.shape), 0, 1)
+        out.append(png_uri((img * 255).astype(np.uint8)))
+    return out
+
+
+def _scores(rng, mean: float, sd: float, n: int) -> list[float]:
+    return [round(float(v), 4) for v in np.clip(rng.normal(mean, sd, n), 0.0, 1.0)]
+
+
+def tcav_layer(name: str, dims: int, concept_mu: float, random_mu: float, acc: float, *, seed: int,
+               other_mu: float | None = None, sd: float = 0.06, random_sd: float = 0.14,
+               runs: int = 10, margin: float = 0.0) -> dict:
+    """One layer's recorded runs and statistics (computed with the product's own statistics)."""
+    from pytest_modelaudit.core import tcav_stats
+
+    rng = np.random.default_rng(seed)
+    concept = _scores(rng, concept_mu, sd, runs)
+    random = _scores(rng, random_mu, random_sd, runs)
+    other = _scores(rng, other_mu, sd, runs) if other_mu is not None else None
+    baseline = other if other is not None else random
+    c = tcav_stats.compare(concept, baseline, seed=seed, margin=margin)
+    return {
+        "layer": name, "dims": dims, "represented": None, "verdict": None,
+        "concept_scores": concept, "random_scores": random, "other_scores": other,
+        "magnitudes": [round(float(v), 4) for v in rng.uniform(0.2, 1.2, runs)],
+        "concept_accuracies": [round(float(v), 3) for v in np.clip(rng.normal(acc, 0.02, runs), 0, 1)],
+        "concept_accuracy_mean": acc, "random_accuracy_mean": round(float(rng.uniform(0.48, 0.58)), 3),
+        "concept_mean": c.concept_mean, "baseline_mean": c.random_mean, "effect": c.effect, "ci": list(c.ci),
+        "p_welch": c.p_welch, "p_greater": c.p_greater, "p_within": c.p_within,
+        "p_one_sample": c.p_one_sample, "p_student": tcav_stats.student(random, concept),
+        "p_adjusted": None, "runs": runs, "baseline_runs": runs,
+    }
+
+
+def tcav_evidence(kind: str, target: str, concept: str, layers: list[dict], *, compare_to: str | None = None,
+                  params: dict | None = None, alpha: float = 0.05, min_accuracy: float = 0.7,
+                  color=(200, 40, 40), n_concept: int = 60) -> dict:
+    """Evidence the way record.tcav_evidence writes it; verdicts and Holm follow core/tcav_checks."""
+    from pytest_modelaudit.core import tcav_stats
+
+    params = dict(params or ({"margin": 0.1} if kind == "independent" else {"min_effect": 0.1}))
+    for L in layers:
+        L["represented"] = L["concept_accuracy_mean"] >= min_accuracy
+    pick = "p_within" if kind == "independent" else "p_greater"
+    adjusted = tcav_stats.holm([L[pick] if L["represented"] else float("nan") for L in layers])
+    above = tcav_stats.holm([L["p_greater"] if L["represented"] else float("nan") for L in layers])
+    for L, p, p_above in zip(layers, adjusted, above):
+        L["p_adjusted"] = None if np.isnan(p) else p
+        if not L["represented"]:
+            L["verdict"] = "INCONCLUSIVE"
+        elif kind == "independent":
+            L["verdict"] = ("PASS" if p < alpha else
+                            "FAIL" if p_above < alpha and L["effect"] >= params["margin"] else "INCONCLUSIVE")
+        else:
+            L["verdict"] = "PASS" if p < alpha and L["effect"] >= params["min_effect"] else "FAIL"
+    rep = [L["p_adjusted"] for L in layers if L["represented"]]
+    primary = (max(rep) if kind == "independent" else min(rep)) if rep else None
+    if kind == "more_than":
+        decision = ("one-sided Welch t-test of the concept's runs against the other concept's runs (same random "
+                    "sets), Holm-corrected over layers")
+    elif kind == "independent":
+        m = params["margin"]
+        decision = (f"equivalence test: one-sided Welch t-test that the concept's mean TCAV is below the random "
+                    f"baseline's + {m}, Holm-corrected over layers; PASS needs every layer; FAIL when some layer is "
+                    f"significantly above the baseline by at least {m}")
+    else:
+        decision = ("one-sided Welch t-test of the concept's runs (one CAV per random set) against the "
+                    "random-vs-random baseline runs, Holm-corrected over the claim's layers; layers whose CAV "
+                    f"accuracy is below {min_accuracy} are not counted")
+    return {
+        "type": "tcav", "claim_kind": kind, "target": target, "concept": concept, "compare_to": compare_to,
+        "mode": "default", "score": "logit", "sign_convention": TCAV_SIGN,
+        "estimator": "ridge classifier in closed form; unit-length CAV", "pooling": "none (flattened)",
+        "n_target": 60, "n_concept": n_concept, "target_source": f"example_audits/starters/concepts/{target}",
+        "random_sets": RANDOM_SETS, "n_random": [60] * 10,
+        "alpha": alpha, "min_accuracy": min_accuracy, "params": params, "decision": decision,
+        "primary_p": primary, "p_session_holm": None, "survives_session_correction": None,
+        "layers": layers, "concept_images": concept_thumbs(color, seed=len(concept) + len(target)),
+    }
+
+
+def _overall(kind: str, layers: list[dict]) -> str:
+    v = [L["verdict"] for L in layers]
+    if kind == "independent":
+        return "FAIL" if "FAIL" in v else ("PASS" if set(v) == {"PASS"} else "INCONCLUSIVE")
+    return "PASS" if "PASS" in v else ("FAIL" if "FAIL" in v else "INCONCLUSIVE")
+
+
+def tcav_audit(name: str, title: str, ev: dict, claim: str, threshold: dict, *, reason: str | None = None) -> dict:
+    kind = ev["claim_kind"]
+    status = _overall(kind, ev["layers"])
+    if reason == "auto":  # as core/tcav_checks words it
+        reason = ("equivalence to the random baseline could not be shown at "
+                  + ", ".join(f"'{L['layer']}' (effect {L['effect']:.3f}, p {L['p_adjusted']:.3g})"
+                              for L in ev["layers"] if L["represented"] and L["verdict"] == "INCONCLUSIVE")
+                  + "; absence of significance is not evidence of absence (more random runs may decide)")
+    rep = [L for L in ev["layers"] if L["represented"]]
+    best = max(rep, key=lambda L: L["effect"]) if rep else None
+    metrics = {}
+    for L in ev["layers"]:
+        metrics.update({f"tcav[{L['layer']}]": L["concept_mean"], f"random[{L['layer']}]": L["baseline_mean"],
+                        f"p_adj[{L['layer']}]": L["p_adjusted"], f"cav_acc[{L['layer']}]": L["concept_accuracy_mean"]})
+    detail = ""
+    if best is not None and kind == "independent":
+        detail = (f"largest effect at '{best['layer']}': TCAV {best['concept_mean']:.3f} vs random "
+                  f"{best['baseline_mean']:.3f} (effect {best['effect']:.3f}, 95% CI [{best['ci'][0]:.3f}, "
+                  f"{best['ci'][1]:.3f}])")
+    elif best is not None:
+        detail = (f"best layer '{best['layer']}': TCAV {best['concept_mean']:.3f} vs baseline "
+                  f"{best['baseline_mean']:.3f}, effect {best['effect']:.3f} [{best['ci'][0]:.3f}, "
+                  f"{best['ci'][1]:.3f}], Holm-adjusted p {best['p_adjusted']:.3g}")
+    nodeid = f"example_audits/test_starter_concepts.py::{name}"
+    msg = ""
+    if status != "PASS":
+        msg = (f"{status}: {claim}\n" + (f"  why: {reason}\n" if status == "INCONCLUSIVE" and reason else "")
+               + (f"  measured: effect = {best['effect']:.3f} ({detail})\n" if best else "")
+               + f"  threshold: effect {'≥' if threshold['op'] == '>=' else '≤'} {threshold['value']}\n"
+               f"  model: starter (fingerprint {STARTER_FP})\n"
+               f"  evidence: model-audit-report/index.html#{anchor(nodeid)}")
+    c = _check(f"tcav_{kind}", claim, status, "effect", best["effect"] if best else None, threshold["op"],
+               threshold["value"], ev, metrics, message=msg,
+               reason=reason if status == "INCONCLUSIVE" else None, model=STARTER_FP)
+    c["detail"] = detail
+    return _audit(nodeid, title, status, [c], message=msg, duration=4.2)
+
+
+def tcav_audits() -> list[dict]:
+    """Five TCAV claims: a clear depends PASS (one layer not represented), an independent INCONCLUSIVE,
+    a more_than FAIL, a weak depends PASS that does not survive session-wide Holm, a depends FAIL."""
+    return copy.deepcopy(_tcav_audits())
+
+
+@functools.lru_cache(maxsize=1)
+def _tcav_audits() -> list[dict]:
+    red = tcav_evidence("depends", "hibany", "red", [
+        tcav_layer("conv1", 8192, 0.6, 0.5, 0.58, seed=11),
+        tcav_layer("conv2", 4096, 0.81, 0.5, 0.91, seed=12),
+        tcav_layer("conv3", 2048, 0.93, 0.48, 0.97, seed=13),
+    ])
+    white = tcav_evidence("independent", "messon", "white", [
+        tcav_layer("conv2", 4096, 0.52, 0.5, 0.88, seed=21, sd=0.03, random_sd=0.04, margin=0.1),
+        tcav_layer("conv3", 2048, 0.56, 0.5, 0.9, seed=22, sd=0.14, margin=0.1),
+    ], color=(235, 235, 240))
+    green = tcav_evidence("more_than", "sarunori", "green", [
+        tcav_layer("conv2", 4096, 0.64, 0.5, 0.86, seed=31, other_mu=0.69),
+        tcav_layer("conv3", 2048, 0.71, 0.49, 0.93, seed=32, other_mu=0.74),
+    ], compare_to="blue", params={"min_effect": 0.05}, color=(40, 160, 60))
+    yellow = tcav_evidence("depends", "hibany", "yellow", [
+        tcav_layer("conv3", 2048, 0.66, 0.5, 0.81, seed=41, sd=0.12, random_sd=0.14, runs=8),
+    ], color=(230, 200, 30), n_concept=24)
+    black = tcav_evidence("depends", "messon", "black", [
+        tcav_layer("conv2", 4096, 0.5, 0.5, 0.84, seed=51),
+        tcav_layer("conv3", 2048, 0.47, 0.51, 0.89, seed=52),
+    ], color=(25, 25, 25))
+    evs = [red, white, green, yellow, black]
+    ps = [e["primary_p"] if e["primary_p"] is not None else float("nan") for e in evs]
+    from pytest_modelaudit.core import tcav_stats
+
+    for e, p in zip(evs, tcav_stats.holm(ps)):  # as record.session_holm does
+        e["p_session_holm"] = p
+        e["survives_session_correction"] = bool(p < e["alpha"])
+    dep = lambda t, c: (f"'{t}' depends on concept '{c}': TCAV significantly above the random baseline "
+                        f"(Holm-adjusted p < 0.05) by at least 0.10, at one of {{n}} layer(s)")
+    ge = lambda v: {"metric": "effect", "op": ">=", "value": v}
+    return [
+        tcav_audit("test_hibany_depends_on_red", "Class 'hibany' depends on the concept 'red'", red,
+                   dep("hibany", "red").format(n=3), ge(0.1)),
+        tcav_audit("test_messon_independent_of_white", "Class 'messon' does not depend on 'white'", white,
+                   "'messon' does not depend on concept 'white': at every one of 2 layer(s) its TCAV runs are "
+                   "shown to stay below the random baseline + 0.10", {"metric": "effect", "op": "<=", "value": 0.1},
+                   reason="auto"),
+        tcav_audit("test_sarunori_green_more_than_blue", "'sarunori' depends on 'green' more than on 'blue'", green,
+                   "'sarunori' depends on concept 'green' more than on 'blue': TCAV significantly higher by at "
+                   "least 0.05 at one of 2 layer(s)", ge(0.05)),
+        tcav_audit("test_hibany_depends_on_yellow", "Class 'hibany' depends on the concept 'yellow'", yellow,
+                   dep("hibany", "yellow").format(n=1), ge(0.1)),
+        tcav_audit("test_messon_depends_on_black", "Class 'messon' depends on the concept 'black'", black,
+                   dep("messon", "black").format(n=2), ge(0.1)),
+    ]
+
+
+def tcav_results() -> dict:
+    res = base_results(tcav_audits())
+    res["models"][STARTER_FP] = {
+        "name": "starter", "source": "example_audits/starters/models/starter.keras", "fingerprint": STARTER_FP,
+        "input_shape": [64, 64, 3], "input_range": "(0, 1)", "classes": ["hibany", "messon", "sarunori"],
+        "output": "softmax", "logits_from": "input of activation of layer 'head' (Dense)", "params": 54321,
+        "layers_used": ["conv1", "conv2", "conv3"]}
+    return res

@@ -49,7 +49,7 @@ def card(html: str, needle: str) -> str:
 
 
 def _no_render_failures(html: str) -> None:
-    assert "could not be shown" not in html
+    assert not re.search(r"(check \d+|this audit|evidence) could not be shown", html, re.I)
     assert "could not be drawn" not in html
 
 
@@ -375,3 +375,144 @@ def test_templates_folder_is_found():
                  "check.html.j2", "evidence_heatmap.html.j2", "evidence_ablation.html.j2",
                  "models.html.j2", "environment.html.j2", "report.css", "print.css"):
         assert (folder / name).is_file(), name
+
+
+# --------------------------------------------------------------------------- TCAV evidence
+
+@pytest.fixture(scope="module")
+def tcav_html():
+    return render_html(rs.tcav_results())
+
+
+def _svgs(html: str) -> list[str]:
+    return re.findall(r"<svg\b.*?</svg>", html, re.S)
+
+
+def test_tcav_uses_its_own_template_with_header_facts(tcav_html):
+    _no_render_failures(tcav_html)
+    assert "Evidence of type ‘tcav’" not in tcav_html
+    red = card(tcav_html, "test_hibany_depends_on_red")
+    assert "evidence-tcav" in red
+    for text in ("‘hibany’", "‘red’", "depends: the concept raises", "ridge classifier in closed form; unit-length CAV",
+                 "none (flattened)", "target 60 · concept 60 · random 60 each (10 sets: random500_0",
+                 "Holm-corrected over the claim&#39;s layers", "Min CAV accuracy", "min_effect=0.10",
+                 "Output used</th><td>logit", "survives at α 0.05"):
+        assert text in red, text
+    assert rs.TCAV_SIGN.replace(">", "&gt;") in red  # verbatim (escaped)
+    assert "10 concept run(s) (one CAV per random set) and 10 random-vs-random baseline run(s) per layer" in red
+    # the per-layer metrics (tcav[conv3], p_adj[conv3], ...) live in the layer table, not the metrics table
+    assert "p_adj[conv3]" not in red and 'class="metrics"' not in red
+    assert red.count('alt="concept red image') == 4
+
+
+def test_tcav_layer_table_and_plots(tcav_html):
+    red = card(tcav_html, "test_hibany_depends_on_red")
+    ev = next(a for a in rs.tcav_audits() if "red" in a["nodeid"])["checks"][0]["evidence"]
+    conv3 = ev["layers"][2]
+    assert len(_svgs(red)) == 3  # one strip plot per layer
+    rows = re.findall(r'<tr class="[^"]*">\s*<td><strong>([^<]+)</strong></td>\s*<td>\s*<span class="badge badge-(\w+)"',
+                      red.split('class="data tcav-layers"', 1)[1])
+    assert rows == [("conv1", "inconclusive"), ("conv2", "pass"), ("conv3", "pass")]
+    assert f"{conv3['concept_mean']:.2f} vs {conv3['baseline_mean']:.2f}" in red
+    assert f"+{conv3['effect']:.2f}" in red and f"[{conv3['ci'][0]:.2f}, {conv3['ci'][1]:.2f}]" in red
+    assert f'<td class="num sig">{conv3["p_adjusted"]:.1e}</td>' in red  # tiny p as 1.1e-07, bold
+    assert f"{conv3['p_one_sample']:.1e}" in red and f"{conv3['p_student']:.1e}" in red
+    assert "10 / 10" in red
+    # the plot: concept and random rows, means printed at the right, a 0-1 axis
+    svg = _svgs(red)[2]
+    assert ">red</text>" in svg and ">random</text>" in svg and ">0.5</text>" in svg
+    assert f">{conv3['concept_mean']:.2f}</text>" in svg and f">{conv3['baseline_mean']:.2f}</text>" in svg
+    assert svg.count("<circle") == len(conv3["concept_scores"]) + len(conv3["random_scores"])
+
+
+def test_tcav_layer_not_represented_is_greyed_with_reason(tcav_html):
+    red = card(tcav_html, "test_hibany_depends_on_red")
+    assert red.count("fig-unrepresented") == 1 and 'tr class="unrepresented"' in red
+    assert "the concept&#39;s CAV accuracy 0.58 is below the minimum 0.70" in red
+    assert "not represented (CAV accuracy 0.58 &lt; 0.70)" in red
+    muted, colour = _svgs(red)[0], _svgs(red)[1]
+    assert "#a3acb5" in muted and "#0b5cad" not in muted
+    assert "#0b5cad" in colour
+
+
+def test_tcav_independent_inconclusive_and_more_than(tcav_html):
+    white = card(tcav_html, "test_messon_independent_of_white")
+    assert "callout-inconclusive" in white and "absence of significance is not evidence of absence" in white
+    assert "p below margin" in white and "independent: the concept does not drive" in white
+    assert "margin=0.10" in white
+
+    green = card(tcav_html, "test_sarunori_green_more_than_blue")
+    assert "‘green’ compared with ‘blue’" in green and "concept vs ‘blue’" in green
+    svg = _svgs(green)[0]
+    assert [t for t in re.findall(r'text-anchor="end">([a-z]+)</text>', svg) if t != "mean"] == \
+        ["green", "blue", "random"]
+    assert "#c2410c" in svg  # the other concept's colour
+    layer = next(a for a in rs.tcav_audits() if "green" in a["nodeid"])["checks"][0]["evidence"]["layers"][0]
+    assert svg.count("<circle") == sum(len(layer[k]) for k in ("concept_scores", "other_scores", "random_scores"))
+
+
+def test_tcav_session_correction_is_flagged(tcav_html):
+    yellow = card(tcav_html, "test_hibany_depends_on_yellow")
+    assert "callout-session" in yellow and "This pass would not survive session-wide Holm correction" in yellow
+    assert "would not survive session-wide Holm correction" in yellow.split("kv facts", 2)[2]  # the fact row too
+    table = tcav_html.split('<table class="audits">', 1)[1].split("</table>", 1)[0]
+    row = next(r for r in table.split("<tr")[1:] if "yellow" in r)
+    assert "would not survive session-wide Holm correction" in row
+    red = card(tcav_html, "test_hibany_depends_on_red")
+    assert "callout-session" not in red and "would not survive" not in red
+    black = card(tcav_html, "test_messon_depends_on_black")  # a FAIL: the fact row says it, no callout
+    assert "callout-session" not in black and "1: would not survive session-wide Holm correction" in black
+
+
+def test_tcav_plot_is_deterministic_escaped_and_clamped():
+    from pytest_modelaudit.report import plots
+
+    groups = [plots.Group("<b>c</b>", [0.2, 1.4, -0.3, float("nan"), None, "x", 0.5]),
+              plots.Group("random", [], "random")]
+    a, b = plots.strip_plot(groups, title="t<>"), plots.strip_plot(groups, title="t<>")
+    assert a == b and a.startswith("<svg") and a.endswith("</svg>")
+    assert "<b>" not in a and "&lt;b&gt;c&lt;/b&gt;" in a and "t&lt;&gt;" in a
+    assert a.count("<circle") == 4 and ">no runs</text>" in a
+    xs = [float(x) for x in re.findall(r'<circle cx="([\d.]+)"', a)]
+    assert min(xs) == plots.LABEL_W and max(xs) == plots.LABEL_W + plots.PLOT_W  # clamped to the axis
+    assert "href" not in a and "script" not in a and "style" not in a
+
+
+def test_tcav_hostile_names_are_escaped():
+    html = render_html(rs.hostile_results())
+    assert "<script" not in html.lower() and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#39;concept&#39;)&lt;/script&gt;" in html
+    assert "</svg><script>" not in html and "<b>sign</b>" not in html
+    srcs = re.findall(r'src="([^"]*)"', html)
+    assert all(s.startswith("data:image/") for s in srcs)
+    assert "https://evil.example/c.png" not in html and "javascript:alert(7)" not in html
+
+
+def test_tcav_malformed_layers_do_not_break_the_card():
+    ev = rs.tcav_audits()[0]["checks"][0]["evidence"]
+    ev["layers"] = [{"layer": "conv9", "concept_scores": "bad", "ci": None, "p_adjusted": "?"}, "junk"]
+    ev["alpha"], ev["n_random"], ev["concept_images"] = None, "?", ["data:image/png;base64,AAAA"]
+    ctx = build_context(rs.base_results([rs.tcav_audits()[0] | {"checks": [
+        {**rs.tcav_audits()[0]["checks"][0], "evidence": ev}]}]))
+    view = ctx["audits"][0]["checks"][0]["evidence"]
+    assert view["type"] == "tcav" and [L["layer"] for L in view["layers"]] == ["conv9", "?"]
+    assert view["layers"][0]["p_adjusted"] == "—" and view["concept_images"] == []
+    html = render_html(rs.base_results([rs.tcav_audits()[0]]))
+    _no_render_failures(html)
+
+
+def test_p_and_score_formatting():
+    from pytest_modelaudit.report.formatting import fmt_interval, fmt_p, fmt_score
+
+    assert fmt_p(3.2e-06) == "3.2e-06" and fmt_p(0.0496) == "0.0496" and fmt_p(0.05) == "0.05"
+    assert fmt_p(1.0) == "1" and fmt_p(0.0) == "0" and fmt_p(None) == "—" and fmt_p(float("nan")) == "—"
+    assert fmt_score(0.934) == "0.93" and fmt_score(0.45, signed=True) == "+0.45"
+    assert fmt_score(-0.05, signed=True) == "−0.05" and fmt_score(0.001, signed=True) == "±0.00"
+    assert fmt_interval([0.38, 0.52]) == "[0.38, 0.52]" and fmt_interval(None) == "—"
+
+
+def test_tcav_pdf_renders(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReportWarning)
+        files = write_report(rs.base_results([rs.tcav_audits()[0]]), tmp_path)
+    assert files.pdf_error is None and files.pdf_path.read_bytes().startswith(b"%PDF")

@@ -280,8 +280,10 @@ def _tcav_layer_view(raw: Any, kind: str, concept: str, other: str, alpha: float
     p_key = "p_within" if kind == "independent" else "p_greater"
     p_raw = L.get(p_key) if L.get(p_key) is not None else L.get("p_welch")
     p_adj = _num_or_none(L.get("p_adjusted"))
-    reason = ""
+    reason = short = ""
     if not represented:
+        short = (f"not represented (CAV accuracy {fmt_score(acc)} < {fmt_score(min_acc)})"
+                 if acc is not None and min_acc is not None and acc < min_acc else "not represented")
         if acc is not None and min_acc is not None and acc < min_acc:
             reason = (f"not represented: the concept's CAV accuracy {fmt_score(acc)} is below the minimum "
                       f"{fmt_score(min_acc)}, so this layer can neither pass nor fail the claim")
@@ -306,6 +308,7 @@ def _tcav_layer_view(raw: Any, kind: str, concept: str, other: str, alpha: float
         "verdict": verdict,
         "represented": represented,
         "reason": reason,
+        "reason_short": short,
         "acc_concept": fmt_score(acc),
         "acc_random": fmt_score(L.get("random_accuracy_mean")),
         "concept_mean": fmt_score(L.get("concept_mean")),
@@ -359,27 +362,22 @@ def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         session_text = f"{fmt_p(session_p)} (survives at α {fmt_num(alpha)})"
     else:
         session_text = fmt_p(session_p) if session_p is not None else "not computed"
-    score = _s(ev.get("score"), DASH)
-    sign = _s(ev.get("sign_convention"))
     facts = [
         ("Target class", _quote(ev.get("target"))),
         ("Concept", concept_text),
         ("Claim", CLAIM_KINDS.get(kind, kind)),
         ("Mode", _s(ev.get("mode"), DASH)),
-        ("Output used", score),
-        ("Sign convention", sign or DASH),
+        ("Output used", _s(ev.get("score"), DASH)),
         ("CAV estimator", _s(ev.get("estimator"), DASH)),
         ("Pooling", _s(ev.get("pooling"), DASH)),
-        ("Images per set", " · ".join(images)),
-        ("Target images from", _s(ev.get("target_source"), DASH)),
-        ("Runs", runs_text),
-        ("Alpha", fmt_num(alpha)),
-        ("Min CAV accuracy", fmt_score(min_acc)),
     ]
     if params:
         facts.append(("Parameters", fmt_value(params)))
-    facts += [
-        ("Decision rule", _s(ev.get("decision"), DASH)),
+    facts += [("Alpha", fmt_num(alpha)), ("Min CAV accuracy", fmt_score(min_acc))]
+    facts_extra = [
+        ("Images per set", " · ".join(images)),
+        ("Target images from", _s(ev.get("target_source"), DASH)),
+        ("Runs", runs_text),
         ("Claim p (Holm over layers)", fmt_p(ev.get("primary_p"))),
         ("Session-wide Holm p", session_text),
     ]
@@ -400,6 +398,10 @@ def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
     return {
         "type": "tcav",
         "facts": facts,
+        "facts_extra": facts_extra,
+        "facts_class": "ev-facts ev-facts-half",
+        "sign_convention": _s(ev.get("sign_convention")),
+        "decision": _s(ev.get("decision")),
         "kind": kind,
         "concept": concept,
         "other": other,
@@ -560,6 +562,8 @@ def audit_view(audit: Any, index: int, models: dict, budget: ImageBudget, anchor
             view["checks"].append(check_view(c, n, models, budget, seen))
         except Exception as exc:
             view["problem"] = f"check {n} could not be shown: {type(exc).__name__}: {exc}"
+    if status == "PASS" and any(c["evidence"].get("session_flag_strong") for c in view["checks"]):
+        view["reason"] = "would not survive session-wide Holm correction"  # shown under the claim in the table
     # A card without pictures is short: print keeps it on one page.
     view["compact"] = not any(c["evidence"].get("figures") for c in view["checks"])
     return view

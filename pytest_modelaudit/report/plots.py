@@ -25,10 +25,10 @@ MUTED = ("#a3acb5", "#7d8790")
 LABEL_W = 64          # left column for row labels
 PLOT_W = 200          # the 0–1 axis
 RIGHT_W = 36          # mean value text
-ROW_H = 20
+ROW_H = 22
 TOP = 6
 AXIS_H = 18
-JITTER = 5.0          # half-height of the vertical jitter, px
+JITTER = 5.5          # half-height of the vertical jitter, px
 DOT_R = 2.4
 GOLDEN = 0.6180339887498949
 
