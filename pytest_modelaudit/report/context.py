@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import shlex
 from typing import Any
 
 from . import overlays, plots
 from .formatting import (
-    DASH, STATUS_ORDER, STATUSES, fmt_datetime, fmt_duration, fmt_interval, fmt_num, fmt_p,
+    DASH, STATUS_ORDER, STATUSES, finite_number, fmt_datetime, fmt_duration, fmt_interval, fmt_num, fmt_p,
     fmt_score, fmt_shape, fmt_threshold, fmt_value, normalise_status,
 )
 
@@ -248,13 +247,6 @@ MAX_CONCEPT_THUMBS = 6
 _TCAV_LAYER_METRIC = re.compile(r"^(tcav|random|p_adj|cav_acc)\[.*\]$")
 
 
-def _num_or_none(x: Any) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def _count_summary(counts: list) -> str:
     ns = [int(n) for n in counts if isinstance(n, (int, float)) and not isinstance(n, bool)]
     if not ns:
@@ -276,10 +268,10 @@ def _tcav_layer_view(raw: Any, kind: str, concept: str, other: str, alpha: float
     name = _s(L.get("layer"), "?")
     represented = bool(L.get("represented"))
     verdict = normalise_status(L.get("verdict")) if L.get("verdict") else "INCONCLUSIVE"
-    acc = _num_or_none(L.get("concept_accuracy_mean"))
+    acc = finite_number(L.get("concept_accuracy_mean"))
     p_key = "p_within" if kind == "independent" else "p_greater"
     p_raw = L.get(p_key) if L.get(p_key) is not None else L.get("p_welch")
-    p_adj = _num_or_none(L.get("p_adjusted"))
+    p_adj = finite_number(L.get("p_adjusted"))
     reason = short = ""
     if not represented:
         short = (f"not represented (CAV accuracy {fmt_score(acc)} < {fmt_score(min_acc)})"
@@ -332,8 +324,8 @@ def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
     kind = _s(ev.get("claim_kind"), "depends")
     concept = _s(ev.get("concept"))
     other = _s(ev.get("compare_to"))
-    alpha = _num_or_none(ev.get("alpha"))
-    min_acc = _num_or_none(ev.get("min_accuracy"))
+    alpha = finite_number(ev.get("alpha"))
+    min_acc = finite_number(ev.get("min_accuracy"))
     layers = [_tcav_layer_view(L, kind, concept, other, alpha, min_acc) for L in _l(ev.get("layers"))]
 
     concept_text = _quote(concept)
@@ -354,7 +346,7 @@ def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
     else:
         runs_text = "per layer, see the table"
     params = _d(ev.get("params"))
-    session_p = _num_or_none(ev.get("p_session_holm"))
+    session_p = finite_number(ev.get("p_session_holm"))
     survives = ev.get("survives_session_correction")
     if survives is False:
         session_text = f"{fmt_p(session_p)}: would not survive session-wide Holm correction"

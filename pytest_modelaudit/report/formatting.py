@@ -120,7 +120,8 @@ def fmt_shape(shape: object) -> str:
     return DASH if shape in (None, "", []) else str(shape)
 
 
-def _finite_number(x: object) -> float | None:
+def finite_number(x: object) -> float | None:
+    """A finite float, or None for booleans, non-numbers, NaN and infinities."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
     x = float(x)
@@ -129,7 +130,7 @@ def _finite_number(x: object) -> float | None:
 
 def fmt_p(p: object) -> str:
     """A p-value: 3.2e-06 below 0.001, else three significant digits (0.0496, 0.05, 0.34, 1)."""
-    v = _finite_number(p)
+    v = finite_number(p)
     if v is None:
         return DASH
     if v == 0:
@@ -141,7 +142,7 @@ def fmt_p(p: object) -> str:
 
 def fmt_score(x: object, signed: bool = False) -> str:
     """A score, an accuracy or a difference of them: two decimals (+0.45 when ``signed``)."""
-    v = _finite_number(x)
+    v = finite_number(x)
     if v is None:
         return DASH
     if round(v, 2) == 0:
