@@ -1,4 +1,4 @@
-"""`make bench`: each method's time as a ratio to its unavoidable passes, and the speed-up over the naive loop.
+"""`make bench` (or `python benchmarks/run.py [gradcam] [ablation] [tcav]`): each method's time as a ratio to its unavoidable passes, and the speed-up over the naive loop.
 
 Every ratio is measured in the same run, on the same model and batch: a random-weight MobileNetV2 at
 224x224 (no weights are downloaded). Times are medians of interleaved repetitions after a warm-up.
@@ -175,7 +175,9 @@ def bench_tcav(model: Any) -> dict[str, Any]:
 
     t_fwd = median_time(forward_all, reps=1)
     t_fwd_target = median_time(lambda: forward(tf.constant(xs[-n:])).numpy(), reps=3)
-    t_back = sum(median_time(lambda l=l: adapter.capture(sets["target"], [l], 3), reps=3) - t_fwd_target for l in layers)
+    # backward = forward+backward to the layer minus the forward (clamped: timing noise can make it negative)
+    t_back = sum(max(0.0, median_time(lambda l=l: adapter.capture(sets["target"], [l], 3), reps=3) - t_fwd_target)
+                 for l in layers)
     limit = t_fwd + t_back
     t_ours = median_time(ours, reps=1)
     # The naive loop (Xplique's strategy) on a reduced case: per CAV, the layer's activations of both sets by a
@@ -189,7 +191,7 @@ def bench_tcav(model: Any) -> dict[str, Any]:
             cav = train_cav(a, b, concept="striped", negative="random500_0", seed=0)
             _, _, (g,) = adapter.capture(sets["target"], [layer], 3)
             (g.reshape(len(g), -1) @ cav.vector > 0).mean()
-        per_cav.append(median_time(one_cav, reps=1))
+        per_cav.append(median_time(one_cav, reps=3))
     n_cavs = len(concepts) * (n_random + n_random)
     naive = sum(per_cav) * n_cavs
     return {
@@ -230,6 +232,9 @@ def main() -> int:
             rows.append(fn())
             print(f"  done: {rows[-1]['name']}", flush=True)
     out = HERE / "latest.json"
+    if only and out.exists():  # a subset run replaces its own rows and keeps the others
+        fresh = {r["name"] for r in rows}
+        rows = [r for r in json.loads(out.read_text()) if r["name"] not in fresh] + rows
     out.write_text(json.dumps(rows, indent=2) + "\n")
     print(table(rows))
     print(f"written: {out}")

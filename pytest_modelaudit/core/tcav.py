@@ -66,8 +66,22 @@ class TCAVResult:
         return "gradient of the target logit; an image counts when its directional derivative along the unit CAV is > 0"
 
 
+_DIGESTS: dict[int, tuple[Any, str]] = {}
+
+
 def _hash_images(images: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(images, np.float32).tobytes()).hexdigest()[:24]
+    """Content digest of an image set, memoised per array object (sets are hashed once, not per claim)."""
+    import weakref
+
+    memo = _DIGESTS.get(id(images))
+    if memo is not None and memo[0]() is images:
+        return memo[1]
+    digest = hashlib.blake2b(np.ascontiguousarray(images, np.float32).tobytes(), digest_size=12).hexdigest()
+    try:
+        _DIGESTS[id(images)] = (weakref.ref(images), digest)
+    except TypeError:  # not weak-referenceable: just don't memoise
+        pass
+    return digest
 
 
 def _pool(a: np.ndarray, pooling: str | None) -> np.ndarray:
