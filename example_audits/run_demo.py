@@ -23,17 +23,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_DIR = ROOT / "model-audit-report"
-TEST_FILE = "example_audits/test_leopard_audits.py"
+LEOPARD = "example_audits/test_leopard_audits.py"
+STARTERS = "example_audits/starters/test_starter_audits.py"
 
-# test function -> (short name, {model param: expected status}); ground truth for these is
-# measured by tests/test_example_ground_truth.py.
+# test function -> (short name, {model param: expected status}, file); ground truth for these is
+# measured by tests/test_example_ground_truth.py and tests/test_starter_ground_truth.py.
 EXPECTED = {
-    "test_snow_not_driving_leopard": ("snow audit (ablation)", {"shortcut": "FAIL", "clean": "PASS"}),
-    "test_gradcam_not_on_snow": ("snow audit (Grad-CAM)", {"shortcut": "FAIL", "clean": "PASS"}),
-    "test_body_drives_leopard": ("body audit (ablation)", {"shortcut": "FAIL", "clean": "PASS"}),
-    "test_gradcam_on_body": ("body audit (Grad-CAM)", {"shortcut": "FAIL", "clean": "PASS"}),
+    "test_snow_not_driving_leopard": ("snow audit (ablation)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
+    "test_gradcam_not_on_snow": ("snow audit (Grad-CAM)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
+    "test_body_drives_leopard": ("body audit (ablation)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
+    "test_gradcam_on_body": ("body audit (Grad-CAM)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
+    "test_hibany_depends_on_red": ("TCAV audit 'hibany depends on red'", {"": "PASS"}, STARTERS),
+    "test_sarunori_depends_on_green": ("TCAV audit 'sarunori depends on green'", {"": "PASS"}, STARTERS),
+    "test_messon_does_not_depend_on_green": ("TCAV audit 'messon does not depend on green'", {"": "PASS"}, STARTERS),
 }
-MODEL_WORDS = {"shortcut": "the shortcut model", "clean": "the clean model"}
+MODEL_WORDS = {"shortcut": "the shortcut model", "clean": "the clean model", "": "the starter model"}
 VERB = {"PASS": "passed", "FAIL": "failed", "INCONCLUSIVE": "was inconclusive on", "ERROR": "errored on"}
 
 
@@ -105,7 +109,7 @@ def main() -> int:
                 problems.append(f"{audit['nodeid']}: {status}, but the demo declares no expected verdict for it "
                                 f"(add it to EXPECTED in {Path(__file__).name})")
                 continue
-            what, outcomes = EXPECTED[base]
+            what, outcomes, _ = EXPECTED[base]
             want = outcomes[param]
             who = MODEL_WORDS.get(param, param)
             measured = _measured(audit)
@@ -120,10 +124,11 @@ def main() -> int:
                 if audit.get("message"):
                     line += "\n      " + audit["message"].splitlines()[0]
                 problems.append(line)
-        for base, (what, outcomes) in EXPECTED.items():
+        for base, (what, outcomes, test_file) in EXPECTED.items():
             for param in outcomes:
                 if (base, param) not in seen:
-                    problems.append(f"{TEST_FILE}::{base}[{param}] did not run (no record in {results_path})")
+                    node = f"{test_file}::{base}" + (f"[{param}]" if param else "")
+                    problems.append(f"{node} did not run (no record in {results_path})")
 
     print()
     if html_path.is_file():

@@ -91,8 +91,9 @@ def _overall(stats: list[LayerStats], all_needed: bool) -> Status:
     return Status.FAIL if "FAIL" in verdicts else Status.INCONCLUSIVE
 
 
-def _metrics(stats: list[LayerStats]) -> dict[str, float]:
-    out: dict[str, float] = {}
+def _metrics(stats: list[LayerStats], effect: float | None) -> dict[str, float]:
+    """The deciding effect plus, per layer, TCAV, baseline, adjusted p and CAV accuracy."""
+    out: dict[str, float] = {"effect": float("nan") if effect is None else effect}
     for s in stats:
         out[f"tcav[{s.layer}]"] = s.comparison.concept_mean
         out[f"random[{s.layer}]"] = s.comparison.random_mean
@@ -144,7 +145,8 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
         if best.verdict != "PASS":
             detail += "; not significant" if best.p_adjusted >= alpha else "; effect or score below the minimum"
     status = _overall(stats, all_needed=False)
-    return Check("tcav_depends", claim, status, threshold, best.comparison.effect if best else None, _metrics(stats),
+    effect = best.comparison.effect if best else None
+    return Check("tcav_depends", claim, status, threshold, effect, _metrics(stats, effect),
                  reason=reason, detail=detail, evidence=evidence, model=model)
 
 
@@ -191,7 +193,7 @@ def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float =
     evidence = TCAVEvidence(result, "independent", stats, alpha, min_accuracy, decision,
                             primary_p=max((s.p_adjusted for s in stats), default=float("nan")), params={"margin": margin})
     return Check("tcav_independent", claim, _overall(stats, all_needed=True), threshold, worst.comparison.effect,
-                 _metrics(stats), reason=reason, detail=detail, evidence=evidence, model=model)
+                 _metrics(stats, worst.comparison.effect), reason=reason, detail=detail, evidence=evidence, model=model)
 
 
 def more_than_check(result: TCAVResult, other: TCAVResult, *, min_effect: float = 0.05, alpha: float = ALPHA,
@@ -222,6 +224,7 @@ def more_than_check(result: TCAVResult, other: TCAVResult, *, min_effect: float 
     evidence = TCAVEvidence(result, "more_than", stats, alpha, min_accuracy, decision,
                             primary_p=min((s.p_adjusted for s in represented), default=float("nan")), other=other,
                             params={"min_effect": min_effect})
+    effect = best.comparison.effect if best else None
     return Check("tcav_more_than", claim, _overall(stats, all_needed=False), threshold,
-                 best.comparison.effect if best else None, _metrics(stats), reason=reason, detail=detail,
+                 effect, _metrics(stats, effect), reason=reason, detail=detail,
                  evidence=evidence, model=model)
