@@ -70,6 +70,12 @@ def _adjust(stats: list[LayerStats], pick: str, mode: str = "default") -> None:
         s.p_adjusted = p
 
 
+def _all_p(stats: list[LayerStats]) -> float:
+    """The p-value of a claim that needs every layer: the largest, or NaN when a layer has none."""
+    ps = [s.p_adjusted for s in stats]
+    return float("nan") if not ps or any(np.isnan(ps)) else float(max(ps))
+
+
 def _significant(p: float, alpha: float, mode: str = "default") -> bool:
     """tensorflow/tcav calls p <= 0.05 significant; our default needs p < alpha."""
     return bool(p <= alpha) if mode == "tcav-reference" else bool(p < alpha)
@@ -122,9 +128,10 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
     passing = [s for s in stats if s.verdict == "PASS"]
     best = max(passing or represented, key=lambda s: s.comparison.effect) if represented else None
     extra = f" with TCAV score at least {min_score:.2f}" if min_score is not None else ""
+    test = (f"Student p <= {alpha}, tcav-reference" if result.mode == "tcav-reference"
+            else f"Holm-adjusted p < {alpha}")
     claim = (f"'{result.target_name}' depends on concept '{result.concept}': TCAV significantly above the random "
-             f"baseline (Holm-adjusted p < {alpha}) by at least {min_effect:.2f}{extra}, at one of "
-             f"{len(stats)} layer(s)")
+             f"baseline ({test}) by at least {min_effect:.2f}{extra}, at one of {len(stats)} layer(s)")
     reason = None if represented else (f"concept '{result.concept}' is not linearly represented at any layer: "
                                        + _unrepresented(stats, min_accuracy))
     decision = ("one-sided Welch t-test of the concept's runs (one CAV per random set) against the random-vs-random "
@@ -191,7 +198,7 @@ def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float =
               f"{worst.comparison.random_mean:.3f} (effect {worst.comparison.effect:.3f}, 95% CI "
               f"[{worst.comparison.ci[0]:.3f}, {worst.comparison.ci[1]:.3f}])")
     evidence = TCAVEvidence(result, "independent", stats, alpha, min_accuracy, decision,
-                            primary_p=max((s.p_adjusted for s in stats), default=float("nan")), params={"margin": margin})
+                            primary_p=_all_p(stats), params={"margin": margin})
     return Check("tcav_independent", claim, _overall(stats, all_needed=True), threshold, worst.comparison.effect,
                  _metrics(stats, worst.comparison.effect), reason=reason, detail=detail, evidence=evidence, model=model)
 
