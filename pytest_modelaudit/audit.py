@@ -54,6 +54,17 @@ class Audit:
         self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
         return HeatmapAudit(self, adapter, result, images)
 
+    def occlusion(self, model: Any, images: Any, target: str | int, *, patch: int | tuple[int, int] = 8,
+                  stride: int | tuple[int, int] | None = None, fill: Any = "mean", batch_size: int = 64) -> HeatmapAudit:
+        """Occlusion map of `target`: a `patch` slid by `stride` (default patch / 2), replaced by `fill`
+        ('mean', 'blur', a number in model-input space or a callable); the map is the mean logit drop."""
+        from .core.occlusion import occlusion
+
+        adapter = self._use(model)
+        result = occlusion(adapter, images, target, patch=patch, stride=stride, fill=fill, batch_size=batch_size,
+                           seed=self._next_seed())
+        return HeatmapAudit(self, adapter, result, images)
+
     def ablation(self, model: Any, images: Any, target: str | int, region: Any, *, region_name: str = "region",
                  fills: Any = None, fill_images: Any = None, batch_size: int = 64) -> AblationAudit:
         """Replace `region` with several fills (and keep only it) and measure the target's scores."""
@@ -164,7 +175,7 @@ class TcavAudit:
 
 
 class HeatmapAudit:
-    """Grad-CAM evidence and the expectations on it."""
+    """Heatmap evidence (Grad-CAM or occlusion) and the expectations on it."""
 
     def __init__(self, audit: Audit, adapter: Any, result: Any, images: Any):
         self.audit, self.adapter, self.result, self._images = audit, adapter, result, images

@@ -34,17 +34,34 @@ def _telling(values: np.ndarray, upper_only: bool) -> list[int]:
     return [int(i) for i in order[:TELLING_IMAGES]]
 
 
+MAX_DISPLAY_GRID = 32
+
+
+def _display(maps: np.ndarray) -> np.ndarray:
+    """Maps larger than 32x32 (occlusion works at input resolution) are area-averaged for the JSON."""
+    from .core.regions import downsample_mask
+
+    h, w = maps.shape[1:3]
+    if max(h, w) <= MAX_DISPLAY_GRID:
+        return maps
+    scale = MAX_DISPLAY_GRID / max(h, w)
+    return downsample_mask(maps.astype(np.float32), (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
 def heatmap_evidence(ev: HeatmapEvidence, upper_only: bool) -> dict[str, Any]:
     r, s = ev.result, ev.share
     values = s.share if ev.metric == "share" else s.lift
+    shown = _telling(values, upper_only)
+    maps = _display(r.maps[shown]) if shown else r.maps[:0]
+    mask_grids = _display(s.mask_grid[shown]) if shown else s.mask_grid[:0]
     images = []
-    for i in _telling(values, upper_only):
+    for k, i in enumerate(shown):
         images.append({
             "name": r.inputs.names[i],
             "image": image_uri(r.inputs.images[i]),
-            "heatmap": _grid(r.maps[i]),
+            "heatmap": _grid(maps[k]),
             "mask": mask_uri(ev.region[i]),
-            "mask_grid": _grid(s.mask_grid[i]),
+            "mask_grid": _grid(mask_grids[k]),
             "share": _num(s.share[i]),
             "lift": _num(s.lift[i]),
             "degenerate": bool(s.degenerate[i]),
@@ -52,16 +69,18 @@ def heatmap_evidence(ev: HeatmapEvidence, upper_only: bool) -> dict[str, Any]:
     gh, gw = r.grid
     return {
         "type": "heatmap",
-        "method": "gradcam",
+        "method": "gradcam" if r.method == "Grad-CAM" else r.method,
         "target": r.target_name,
-        "score": "logit",
+        "score": r.score,
         "layer": r.layer,
         "grid": [gh, gw],
         "input_size": list(r.inputs.images.shape[1:3]),
-        "upsampling": "bilinear",
+        "upsampling": "bilinear" if r.method == "Grad-CAM" else "area-averaged for display",
         "region_name": ev.region_name,
-        "region_metric": (f"share of positive Grad-CAM mass inside the region, on the {gh}x{gw} feature grid; "
-                          "mask area-downsampled" + ("; lift = share / region area share" if ev.metric == "lift" else "")),
+        "display_grid": list(maps.shape[1:3]) if len(shown) else [gh, gw],
+        "region_metric": (f"share of positive {r.method} mass inside the region, on the {gh}x{gw} "
+                          + ("feature grid; mask area-downsampled" if r.method == "Grad-CAM" else "input grid")
+                          + ("; lift = share / region area share" if ev.metric == "lift" else "")),
         "aggregate": "mean over images with a non-zero map and a non-empty region",
         "images": images,
         "per_image": [

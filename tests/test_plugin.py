@@ -73,7 +73,7 @@ def test_verdicts_exit_code_and_report(suite):
         "*evidence: *model-audit-report/index.html#audit-*",
         "*ClassNotFoundError: Model 'square_net' has no class 'sqare'. Closest valid names: 'square'.",
         "*AuditInconclusive: INCONCLUSIVE*",
-        "*why: every heatmap is all zero*",
+        "*why: every Grad-CAM map is all zero*",
         "*- model audit -*",
         "1 PASS, 1 FAIL, 1 INCONCLUSIVE, 1 ERROR (4 audits)",
         "report: file://*index.html",
@@ -119,7 +119,7 @@ def test_pdf_is_written_by_default(suite):
 def test_inconclusive_policy_skip_is_never_a_pass(suite):
     result = suite.runpytest("--model-audit", "--model-audit-no-pdf", "--model-audit-inconclusive=skip", "-k", "no_evidence", "-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*INCONCLUSIVE test_audits.py::test_no_evidence*(why: every heatmap is all zero*",
+    result.stdout.fnmatch_lines(["*INCONCLUSIVE test_audits.py::test_no_evidence*(why: every Grad-CAM map is all zero*",
                                  "SKIPPED ?1? test_audits.py:15: INCONCLUSIVE*"])
     assert _results(suite)["audits"][0]["status"] == "INCONCLUSIVE"
 

@@ -9,6 +9,7 @@ import numpy as np
 from .ablation import AblationResult
 from .errors import ModelAuditError
 from .gradcam import GradCAMResult
+from .occlusion import OcclusionResult
 from .inputs import prepare_region
 from .regions import RegionShare, region_share
 from .verdicts import Check, Status, Threshold, decide
@@ -21,7 +22,7 @@ MIN_BASE_PROB = 0.5
 
 @dataclass
 class HeatmapEvidence:
-    result: GradCAMResult
+    result: GradCAMResult | OcclusionResult
     share: RegionShare
     region: np.ndarray
     region_name: str
@@ -43,13 +44,13 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}"
 
 
-def share_check(result: GradCAMResult, region: Any, *, at_most: float | None = None, at_least: float | None = None,
+def share_check(result: GradCAMResult | OcclusionResult, region: Any, *, at_most: float | None = None, at_least: float | None = None,
                 region_name: str = "region", metric: str = "share", images: Any = None, model: Any = None) -> Check:
-    """Mean share (or lift) of positive Grad-CAM mass inside the region, over images with usable maps."""
+    """Mean share (or lift) of positive heatmap mass (Grad-CAM or occlusion) in the region, over usable maps."""
     if metric not in ("share", "lift"):
         raise ModelAuditError(f"metric must be 'share' or 'lift', got {metric!r}.")
     threshold = Threshold.of(metric, at_most, at_least)
-    what = "Grad-CAM mass share" if metric == "share" else "Grad-CAM lift (mass share / area share)"
+    what = f"{result.method} mass share" if metric == "share" else f"{result.method} lift (mass share / area share)"
     claim = f"{what} on region '{region_name}' for '{result.target_name}' is {threshold.words()}"
     n = len(result.maps)
     h, w = result.inputs.images.shape[1:3]
@@ -69,7 +70,9 @@ def share_check(result: GradCAMResult, region: Any, *, at_most: float | None = N
     if n == 0:
         reason = f"no images to audit ({'; '.join(result.inputs.notes) or result.inputs.source})"
     elif usable == 0:
-        reason = ("every heatmap is all zero (the ReLU removed all evidence at this layer)" if rs.degenerate.all()
+        why = ("the ReLU removed all evidence at this layer" if result.method == "Grad-CAM"
+               else f"occluding no part of the image lowers the score of '{result.target_name}'")
+        reason = (f"every {result.method} map is all zero ({why})" if rs.degenerate.all()
                   else f"region '{region_name}' covers nothing on the {result.grid[0]}x{result.grid[1]} feature grid"
                   if rs.empty_region.all() else "no image has both a non-zero heatmap and a non-empty region")
     elif usable < MIN_USABLE_FRACTION * n:
@@ -79,8 +82,9 @@ def share_check(result: GradCAMResult, region: Any, *, at_most: float | None = N
     detail = ""
     if measured is not None:
         worst = int(np.nanargmax(values) if threshold.upper_only else np.nanargmin(values))
-        detail = (f"mean {metric} over {usable} image(s) on the {result.grid[0]}x{result.grid[1]} grid of layer "
-                  f"'{result.layer}'; {'highest' if threshold.upper_only else 'lowest'}: "
+        detail = (f"mean {metric} over {usable} image(s) on the {result.grid[0]}x{result.grid[1]} grid of "
+                  f"{result.layer if result.method == 'occlusion' else repr(result.layer)}; "
+                  f"{'highest' if threshold.upper_only else 'lowest'}: "
                   f"{result.inputs.names[worst]} = {_fmt(values[worst])}")
         if n - usable:
             detail += f"; {n - usable} image(s) excluded (all-zero map or empty region)"

@@ -22,6 +22,9 @@ class GradCAMResult:
     logits: np.ndarray  # [N, K]
     inputs: Inputs
 
+    method = "Grad-CAM"
+    score = "logit"
+
     @property
     def grid(self) -> tuple[int, int]:
         return int(self.maps.shape[1]), int(self.maps.shape[2])

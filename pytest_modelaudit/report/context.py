@@ -117,8 +117,9 @@ def _heatmap_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         ("Method", METHOD_NAMES.get(method.lower(), method)),
         ("Target class", f"{_quote(ev.get('target'))} (score: {_s(ev.get('score'), 'logit')})"),
         ("Layer", _s(ev.get("layer"), DASH)),
-        ("Grid", f"{fmt_shape(grid)} feature map; shown {_s(ev.get('upsampling'), 'bilinear')}-"
-                 f"upsampled to {fmt_shape(size)}"),
+        ("Grid", f"{fmt_shape(grid)} input grid (maps shown on a {fmt_shape(ev.get('display_grid') or grid)} grid)"
+                 if method.lower() == "occlusion" else
+                 f"{fmt_shape(grid)} feature map; shown {_s(ev.get('upsampling'), 'bilinear')}-upsampled to {fmt_shape(size)}"),
         ("Region", _quote(ev.get("region_name"))),
         ("Region metric", _s(ev.get("region_metric"), DASH)),
         ("Aggregate", _s(ev.get("aggregate"), DASH)),
