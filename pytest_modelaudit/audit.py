@@ -54,6 +54,24 @@ class Audit:
         self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
         return HeatmapAudit(self, adapter, result, images)
 
+    def heatmap(self, model: Any, images: Any, target: str | int, *, method: str = "gradcam",
+                **kwargs: Any) -> HeatmapAudit:
+        """Any heatmap method by name, with the same expectations: 'gradcam', 'occlusion', 'saliency' (vanilla
+        gradients), 'smoothgrad', 'integrated_gradients', 'gradient_x_input', 'gradcam++', 'layercam'."""
+        if method == "gradcam":
+            return self.gradcam(model, images, target, **kwargs)
+        if method == "occlusion":
+            return self.occlusion(model, images, target, **kwargs)
+        from .core.saliency import saliency
+
+        adapter = self._use(model)
+        if method == "smoothgrad":
+            kwargs.setdefault("seed", self._next_seed())
+        result = saliency(adapter, images, target, method=method, **kwargs)
+        if not result.layer.startswith("input"):
+            self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
+        return HeatmapAudit(self, adapter, result, images)
+
     def occlusion(self, model: Any, images: Any, target: str | int, *, patch: int | tuple[int, int] = 8,
                   stride: int | tuple[int, int] | None = None, fill: Any = "mean", batch_size: int = 64) -> HeatmapAudit:
         """Occlusion map of `target`: a `patch` slid by `stride` (default patch / 2), replaced by `fill`

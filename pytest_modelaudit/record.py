@@ -67,6 +67,7 @@ def heatmap_evidence(ev: HeatmapEvidence, upper_only: bool) -> dict[str, Any]:
             "degenerate": bool(s.degenerate[i]),
         })
     gh, gw = r.grid
+    on_input = r.layer.startswith("input")
     return {
         "type": "heatmap",
         "method": "gradcam" if r.method == "Grad-CAM" else r.method,
@@ -75,13 +76,14 @@ def heatmap_evidence(ev: HeatmapEvidence, upper_only: bool) -> dict[str, Any]:
         "layer": r.layer,
         "grid": [gh, gw],
         "input_size": list(r.inputs.images.shape[1:3]),
-        "upsampling": "bilinear" if r.method == "Grad-CAM" else "area-averaged for display",
+        "upsampling": "area-averaged for display" if on_input else "bilinear",
         "region_name": ev.region_name,
         "display_grid": list(maps.shape[1:3]) if len(shown) else [gh, gw],
         "region_metric": (f"share of positive {r.method} mass inside the region, on the {gh}x{gw} "
-                          + ("feature grid; mask area-downsampled" if r.method == "Grad-CAM" else "input grid")
+                          + ("input grid" if on_input else "feature grid; mask area-downsampled")
                           + ("; lift = share / region area share" if ev.metric == "lift" else "")),
         "aggregate": "mean over images with a non-zero map and a non-empty region",
+        "method_details": {k: v for k, v in getattr(r, "extra", {}).items() if isinstance(v, (int, float, str))},
         "images": images,
         "per_image": [
             {"name": n, "share": _num(s.share[i]), "lift": _num(s.lift[i]), "degenerate": bool(s.degenerate[i])}

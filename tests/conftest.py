@@ -8,6 +8,12 @@ import pytest  # noqa: E402
 # sys.modules afterwards, and re-importing TensorFlow's C extension aborts the interpreter.
 import tensorflow  # noqa: E402,F401
 
+# The same holds for WeasyPrint (cffi bindings to Pango): a second import in one process crashes it.
+try:
+    import weasyprint  # noqa: E402,F401
+except (ImportError, OSError):  # no Pango: the report tests cover the warning path
+    pass
+
 from known_models import square_images  # noqa: E402
 
 

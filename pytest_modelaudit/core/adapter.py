@@ -319,6 +319,41 @@ class ModelAdapter:
         self._check_output(logits_arr)
         return logits_arr, [np.concatenate(a, 0) for a in acts], [np.concatenate(g, 0) for g in grads]
 
+    def _input_gradient_function(self) -> Any:
+        key = ("input_gradients",)
+        if key not in self._functions:
+            import tensorflow as tf
+
+            def run(x: Any, target: Any) -> Any:
+                with tf.GradientTape(watch_accessed_variables=False) as tape:
+                    tape.watch(x)
+                    with Recorder(self.model, {}, self.head, tape) as rec:
+                        out = self.model(x, training=False)
+                    logits = out if self.head.how == "output" else rec.logits
+                    scores = tf.gather(logits, target, axis=1, batch_dims=1)
+                    total = tf.reduce_sum(scores)  # inside the tape, so the sum is recorded
+                return scores, tape.gradient(total, x)
+
+            self._functions[key] = tf.function(run, reduce_retracing=True)
+        return self._functions[key]
+
+    def input_gradients(self, x_model: np.ndarray, target: int | np.ndarray, *,
+                        batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+        """Target logits and d(target logit)/d(input) for inputs already in model-input space, batched."""
+        import tensorflow as tf
+
+        x = np.asarray(x_model, np.float32)
+        targets = np.broadcast_to(np.asarray(target, np.int32), (len(x),))
+        fn = self._input_gradient_function()
+        scores, grads = [], []
+        for i in range(0, len(x), batch_size):
+            s, g = fn(tf.constant(x[i : i + batch_size]), tf.constant(targets[i : i + batch_size]))
+            scores.append(np.asarray(s))
+            grads.append(np.asarray(g))
+        if not scores:
+            return np.zeros(0, np.float32), np.zeros_like(x)
+        return np.concatenate(scores), np.concatenate(grads)
+
     def _activations_function(self, paths: tuple[str, ...]) -> Any:
         key = ("activations", paths)
         if key not in self._functions:

@@ -10,6 +10,7 @@ from .ablation import AblationResult
 from .errors import ModelAuditError
 from .gradcam import GradCAMResult
 from .occlusion import OcclusionResult
+from .saliency.base import SaliencyResult
 from .inputs import prepare_region
 from .regions import RegionShare, region_share
 from .verdicts import Check, Status, Threshold, decide
@@ -22,7 +23,7 @@ MIN_BASE_PROB = 0.5
 
 @dataclass
 class HeatmapEvidence:
-    result: GradCAMResult | OcclusionResult
+    result: GradCAMResult | OcclusionResult | SaliencyResult
     share: RegionShare
     region: np.ndarray
     region_name: str
@@ -44,7 +45,7 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}"
 
 
-def share_check(result: GradCAMResult | OcclusionResult, region: Any, *, at_most: float | None = None, at_least: float | None = None,
+def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region: Any, *, at_most: float | None = None, at_least: float | None = None,
                 region_name: str = "region", metric: str = "share", images: Any = None, model: Any = None) -> Check:
     """Mean share (or lift) of positive heatmap mass (Grad-CAM or occlusion) in the region, over usable maps."""
     if metric not in ("share", "lift"):
@@ -70,8 +71,9 @@ def share_check(result: GradCAMResult | OcclusionResult, region: Any, *, at_most
     if n == 0:
         reason = f"no images to audit ({'; '.join(result.inputs.notes) or result.inputs.source})"
     elif usable == 0:
-        why = ("the ReLU removed all evidence at this layer" if result.method == "Grad-CAM"
-               else f"occluding no part of the image lowers the score of '{result.target_name}'")
+        why = {"Grad-CAM": "the ReLU removed all evidence at this layer",
+               "occlusion": f"occluding no part of the image lowers the score of '{result.target_name}'"}.get(
+            result.method, f"no positive attribution to '{result.target_name}'")
         reason = (f"every {result.method} map is all zero ({why})" if rs.degenerate.all()
                   else f"region '{region_name}' covers nothing on the {result.grid[0]}x{result.grid[1]} feature grid"
                   if rs.empty_region.all() else "no image has both a non-zero heatmap and a non-empty region")
@@ -83,7 +85,7 @@ def share_check(result: GradCAMResult | OcclusionResult, region: Any, *, at_most
     if measured is not None:
         worst = int(np.nanargmax(values) if threshold.upper_only else np.nanargmin(values))
         detail = (f"mean {metric} over {usable} image(s) on the {result.grid[0]}x{result.grid[1]} grid of "
-                  f"{result.layer if result.method == 'occlusion' else repr(result.layer)}; "
+                  f"{result.layer if result.layer.startswith('input') else 'layer ' + repr(result.layer)}; "
                   f"{'highest' if threshold.upper_only else 'lowest'}: "
                   f"{result.inputs.names[worst]} = {_fmt(values[worst])}")
         if n - usable:

@@ -31,7 +31,7 @@ METHOD_NAMES = {
     "gradcam": "Grad-CAM", "grad-cam": "Grad-CAM", "gradcam++": "Grad-CAM++",
     "gradcampp": "Grad-CAM++", "layercam": "LayerCAM", "scorecam": "Score-CAM",
     "saliency": "Saliency", "occlusion": "Occlusion", "smoothgrad": "SmoothGrad",
-    "integrated_gradients": "Integrated gradients",
+    "integrated_gradients": "Integrated gradients", "gradient_x_input": "Gradient × Input",
 }
 
 
@@ -118,7 +118,7 @@ def _heatmap_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         ("Target class", f"{_quote(ev.get('target'))} (score: {_s(ev.get('score'), 'logit')})"),
         ("Layer", _s(ev.get("layer"), DASH)),
         ("Grid", f"{fmt_shape(grid)} input grid (maps shown on a {fmt_shape(ev.get('display_grid') or grid)} grid)"
-                 if method.lower() == "occlusion" else
+                 if str(ev.get("layer", "")).startswith("input") else
                  f"{fmt_shape(grid)} feature map; shown {_s(ev.get('upsampling'), 'bilinear')}-upsampled to {fmt_shape(size)}"),
         ("Region", _quote(ev.get("region_name"))),
         ("Region metric", _s(ev.get("region_metric"), DASH)),

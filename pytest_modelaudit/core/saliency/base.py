@@ -1,0 +1,67 @@
+"""What every saliency method shares: the result type, input preparation, reduction to a pixel map."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..adapter import ModelAdapter
+from ..inputs import Inputs, prepare
+
+
+@dataclass
+class SaliencyResult:
+    """A heatmap per image for one target class, on the input grid or on a layer's grid."""
+
+    maps: np.ndarray  # [N, h, w] the map the region metrics use (positive = evidence for the target)
+    signed: np.ndarray  # [N, h, w] before taking magnitudes / ReLU
+    method: str
+    layer: str
+    score: str
+    target: int
+    target_name: str
+    inputs: Inputs
+    extra: dict[str, Any] = field(default_factory=dict)  # method-specific numbers (e.g. completeness error)
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return int(self.maps.shape[1]), int(self.maps.shape[2])
+
+
+@dataclass
+class Prepared:
+    adapter: ModelAdapter
+    inputs: Inputs
+    x: np.ndarray  # model-input space
+    target: int
+    target_name: str
+
+
+def prepare_inputs(adapter: ModelAdapter, images: Any, target: str | int) -> Prepared:
+    inputs = prepare(adapter, images)
+    idx = adapter.class_index(target)
+    h, w, c = adapter.input_shape
+    x = adapter.preprocess(inputs.images) if len(inputs.images) else np.zeros((0, h, w, c), np.float32)
+    return Prepared(adapter, inputs, x, idx, adapter.class_name(idx))
+
+
+def input_range_width(adapter: ModelAdapter, x: np.ndarray) -> float:
+    """Width of the model-input range: from input_range, else measured on the images."""
+    if adapter.input_range is not None:
+        return adapter.input_range[1] - adapter.input_range[0]
+    return float(x.max() - x.min()) if x.size else 1.0
+
+
+def pixel_result(p: Prepared, signed_pixels: np.ndarray, *, method: str, magnitude: bool,
+                 extra: dict[str, Any] | None = None) -> SaliencyResult:
+    """Reduce [N, H, W, C] attributions to pixel maps: summed over channels; magnitude maps take |.| first."""
+    signed = signed_pixels.sum(axis=-1) if signed_pixels.ndim == 4 else signed_pixels
+    maps = np.abs(signed_pixels).sum(axis=-1) if magnitude else np.maximum(signed, 0.0)
+    return SaliencyResult(maps.astype(np.float32), signed.astype(np.float32), method, "input", "logit", p.target,
+                          p.target_name, p.inputs, extra or {})
+
+
+def layer_result(p: Prepared, layer: str, signed: np.ndarray, *, method: str) -> SaliencyResult:
+    return SaliencyResult(np.maximum(signed, 0.0).astype(np.float32), signed.astype(np.float32), method, layer,
+                          "logit", p.target, p.target_name, p.inputs, {})

@@ -1,0 +1,13 @@
+"""Gradient x Input: the gradient times the input (model-input space), summed over channels; positive part."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..adapter import ModelAdapter
+from .base import SaliencyResult, pixel_result, prepare_inputs
+
+
+def gradient_x_input(adapter: ModelAdapter, images: Any, target: str | int, *, batch_size: int = 32) -> SaliencyResult:
+    p = prepare_inputs(adapter, images, target)
+    _, grads = adapter.input_gradients(p.x, p.target, batch_size=batch_size)
+    return pixel_result(p, grads * p.x, method="gradient_x_input", magnitude=False)

@@ -1,0 +1,133 @@
+"""The saliency family against known answers: a linear model (exact maps) and the square detector."""
+import numpy as np
+import pytest
+
+from known_models import expected_cam, square_images
+from pytest_modelaudit.core import ModelAuditError, Status, gradcam, load_model
+from pytest_modelaudit.core.checks import share_check
+from pytest_modelaudit.core.saliency import (gradcam_plus_plus, gradient_x_input, integrated_gradients, layercam,
+                                             saliency, smoothgrad, vanilla_gradients)
+
+W = np.array([[1.0, -1.0], [2.0, -2.0], [-1.0, 1.0]], np.float32)  # logit(a) = mean R + 2 mean G - mean B
+
+
+@pytest.fixture(scope="module")
+def linear():
+    import keras
+
+    inp = keras.Input((8, 8, 3))
+    out = keras.layers.Dense(2, activation="softmax", name="head")(keras.layers.GlobalAveragePooling2D()(inp))
+    model = keras.Model(inp, out)
+    model.get_layer("head").set_weights([W, np.zeros(2, np.float32)])
+    return load_model(model, classes=["a", "b"])
+
+
+@pytest.fixture(scope="module")
+def colours():
+    return np.random.default_rng(0).random((3, 8, 8, 3)).astype(np.float32)
+
+
+def test_gradients_of_a_linear_model_are_exact(linear, colours):
+    res = vanilla_gradients(linear, colours, "a")
+    np.testing.assert_allclose(res.maps, np.abs(W[:, 0]).sum() / 64, rtol=1e-5)
+    gxi = gradient_x_input(linear, colours, "a")
+    np.testing.assert_allclose(gxi.signed, (colours @ W[:, 0]) / 64, rtol=1e-4, atol=1e-7)
+    assert (gxi.maps >= 0).all() and res.layer == "input"
+
+
+def test_integrated_gradients_on_a_linear_model_equal_gradient_x_input(linear, colours):
+    ig = integrated_gradients(linear, colours, "a", steps=4)
+    np.testing.assert_allclose(ig.signed, (colours @ W[:, 0]) / 64, rtol=1e-4, atol=1e-7)
+    assert ig.extra["completeness_error"] < 1e-4
+
+
+def test_integrated_gradients_completeness_on_a_nonlinear_model(square_net, squares):
+    imgs, _ = squares
+    ig = integrated_gradients(square_net, imgs, "square", steps=64)
+    # sum of attributions = S(x) - S(0) up to the Riemann error around the ReLU's kink
+    assert ig.extra["completeness_error"] < 0.02
+    coarse = integrated_gradients(square_net, imgs, "square", steps=4)
+    assert coarse.extra["completeness_error"] >= ig.extra["completeness_error"]
+
+
+def test_smoothgrad_is_seeded(square_net, squares):
+    imgs, masks = squares
+    a = smoothgrad(square_net, imgs, "square", samples=5, seed=3)
+    b = smoothgrad(square_net, imgs, "square", samples=5, seed=3)
+    c = smoothgrad(square_net, imgs, "square", samples=5, seed=4)
+    np.testing.assert_array_equal(a.maps, b.maps)
+    assert not np.array_equal(a.maps, c.maps)
+    assert a.extra["noise_sigma"] == pytest.approx(0.15)  # 15% of the (0, 1) input range
+    assert share_check(a, masks, at_least=0.5, region_name="square").status is Status.PASS
+
+
+def test_smoothgrad_of_a_linear_model_is_the_gradient(linear, colours):
+    res = smoothgrad(linear, colours, "a", samples=3, noise=0.5)
+    np.testing.assert_allclose(res.maps, np.abs(W[:, 0]).sum() / 64, rtol=1e-5)
+
+
+def test_layercam_and_gradcam_plus_plus_on_the_square(square_net, squares):
+    imgs, masks = squares
+    cam = gradcam(square_net, imgs, "square").maps
+    # constant positive gradient 200/64 on a single channel: LayerCAM equals Grad-CAM exactly
+    np.testing.assert_allclose(layercam(square_net, imgs, "square").maps, cam, rtol=1e-5)
+    np.testing.assert_allclose(cam, expected_cam(imgs), rtol=1e-5, atol=1e-6)
+    pp = gradcam_plus_plus(square_net, imgs, "square").maps
+    for a, b in zip(pp, cam):  # Grad-CAM++ is a positive multiple of Grad-CAM here
+        ratio = a[b > 0] / b[b > 0]
+        assert ratio.min() > 0 and np.ptp(ratio) < 1e-4 * ratio.max() and (a[b == 0] == 0).all()
+    assert share_check(layercam(square_net, imgs, "square"), masks, at_least=0.99).status is Status.PASS
+
+
+def test_bad_method_and_arguments(square_net, squares):
+    with pytest.raises(ModelAuditError, match=r"Unknown heatmap method 'gradcam\+'; expected one of .*'gradcam\+\+'"):
+        saliency(square_net, squares[0], "square", method="gradcam+")
+    with pytest.raises(ModelAuditError, match="steps must be at least 1"):
+        integrated_gradients(square_net, squares[0], "square", steps=0)
+    with pytest.raises(ModelAuditError, match="Unknown baseline 'black'"):
+        integrated_gradients(square_net, squares[0], "square", baseline="black")
+    with pytest.raises(ModelAuditError, match="samples must be at least 1"):
+        smoothgrad(square_net, squares[0], "square", samples=0)
+
+
+def test_heatmap_audit_end_to_end(pytester, request):
+    import json
+
+    pytester.makeconftest(f'''
+import sys
+sys.path.insert(0, {str(request.path.parent)!r})
+import pytest
+from known_models import square_images, square_model
+
+@pytest.fixture
+def setup():
+    from pytest_modelaudit import ImageSet, load_model
+    imgs, masks = square_images()
+    return load_model(square_model(), classes=["square", "none"]), ImageSet.from_arrays(imgs, masks)
+''')
+    pytester.makepyfile('''
+import pytest
+
+@pytest.mark.parametrize("method", ["gradcam", "occlusion", "saliency", "smoothgrad", "integrated_gradients",
+                                    "gradient_x_input", "gradcam++", "layercam"])
+def test_every_method_finds_the_square(audit, setup, method):
+    model, squares = setup
+    kwargs = dict(patch=4, stride=2) if method == "occlusion" else {}  # the default 8 px patch is coarse on 16 px
+    audit.heatmap(model, squares, "square", method=method, **kwargs).expect_lift(region=squares.masks, at_least=3)
+''')
+    result = pytester.runpytest("--model-audit", "--model-audit-no-pdf")
+    result.assert_outcomes(passed=8)
+    data = json.loads((pytester.path / "model-audit-report" / "results.json").read_text())
+    methods = {a["checks"][0]["evidence"]["method"] for a in data["audits"]}
+    assert methods == {"gradcam", "occlusion", "saliency", "smoothgrad", "integrated_gradients", "gradient_x_input",
+                       "gradcam++", "layercam"}
+    ig = next(a for a in data["audits"] if "integrated" in a["nodeid"])["checks"][0]["evidence"]
+    assert ig["method_details"]["completeness_error"] < 0.1 and ig["grid"] == [16, 16]
+
+
+def test_empty_image_set_is_inconclusive_for_every_method(square_net):
+    empty = np.zeros((0, 16, 16, 3), np.float32)
+    for method in ["saliency", "smoothgrad", "integrated_gradients", "gradient_x_input", "gradcam++", "layercam"]:
+        res = saliency(square_net, empty, "square", method=method)
+        check = share_check(res, np.zeros((0, 16, 16)), at_most=0.5)
+        assert check.status is Status.INCONCLUSIVE and "no images" in check.reason, method
