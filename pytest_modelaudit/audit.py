@@ -68,7 +68,7 @@ class Audit:
         if method == "smoothgrad":
             kwargs.setdefault("seed", self._next_seed())
         result = saliency(adapter, images, target, method=method, **kwargs)
-        if not result.layer.startswith("input"):
+        if result.layer and not result.layer.startswith("input"):
             self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
         return HeatmapAudit(self, adapter, result, images)
 

@@ -97,3 +97,19 @@ def expected_square_logit(images: np.ndarray) -> np.ndarray:
     act = np.maximum(images.sum(-1) + BIAS, 0.0)
     pooled = act.reshape(len(images), SIZE // 2, 2, SIZE // 2, 2).max(axis=(2, 4))
     return W_HEAD * pooled.mean(axis=(1, 2)) + B_HEAD
+
+
+def square_conftest(tests_dir) -> str:
+    """A pytester conftest with a `setup` fixture: (square detector adapter, ImageSet of squares with masks)."""
+    return f'''
+import sys
+sys.path.insert(0, {str(tests_dir)!r})
+import pytest
+from known_models import square_images, square_model
+
+@pytest.fixture
+def setup():
+    from pytest_modelaudit import ImageSet, load_model
+    imgs, masks = square_images()
+    return load_model(square_model(), classes=["square", "none"]), ImageSet.from_arrays(imgs, masks)
+'''

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from known_models import expected_square_logit, square_images
+from known_models import expected_square_logit
 from pytest_modelaudit.core import ModelAuditError, Status, region_ablation
 from pytest_modelaudit.core.checks import drop_check, region_only_check
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from known_models import SIZE, expected_square_logit, square_images
+from known_models import SIZE, expected_square_logit, square_conftest
 from pytest_modelaudit.core import ModelAuditError, Status
 from pytest_modelaudit.core.checks import share_check
 from pytest_modelaudit.core.occlusion import occlusion, window_starts
@@ -92,18 +92,7 @@ def test_bad_occlusion_arguments(square_net, squares, kwargs, match):
 def test_occlusion_audit_end_to_end(pytester, request):
     import json
 
-    pytester.makeconftest(f'''
-import sys
-sys.path.insert(0, {str(request.path.parent)!r})
-import pytest
-from known_models import square_images, square_model
-
-@pytest.fixture
-def setup():
-    from pytest_modelaudit import ImageSet, load_model
-    imgs, masks = square_images()
-    return load_model(square_model(), classes=["square", "none"]), ImageSet.from_arrays(imgs, masks)
-''')
+    pytester.makeconftest(square_conftest(request.path.parent))
     pytester.makepyfile('''
 def test_occlusion_on_square(audit, setup):
     model, squares = setup

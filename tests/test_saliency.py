@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from known_models import expected_cam, square_images
+from known_models import expected_cam, square_conftest
 from pytest_modelaudit.core import ModelAuditError, Status, gradcam, load_model
 from pytest_modelaudit.core.checks import share_check
 from pytest_modelaudit.core.saliency import (gradcam_plus_plus, gradient_x_input, integrated_gradients, layercam,
@@ -93,18 +93,7 @@ def test_bad_method_and_arguments(square_net, squares):
 def test_heatmap_audit_end_to_end(pytester, request):
     import json
 
-    pytester.makeconftest(f'''
-import sys
-sys.path.insert(0, {str(request.path.parent)!r})
-import pytest
-from known_models import square_images, square_model
-
-@pytest.fixture
-def setup():
-    from pytest_modelaudit import ImageSet, load_model
-    imgs, masks = square_images()
-    return load_model(square_model(), classes=["square", "none"]), ImageSet.from_arrays(imgs, masks)
-''')
+    pytester.makeconftest(square_conftest(request.path.parent))
     pytester.makepyfile('''
 import pytest
 

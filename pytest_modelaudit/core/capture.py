@@ -5,8 +5,6 @@ and models nesting other models as layers. Patches are instance attributes remov
 """
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,9 +165,3 @@ class Recorder:
         if not calls:
             raise LayerNotFoundError(f"Layer {path!r} was not called during the forward pass.")
         return calls[-1]
-
-
-@contextlib.contextmanager
-def recording(model: Any, layers: dict[str, Any], head: Head | None = None, tape: Any = None) -> Iterator[Recorder]:
-    with Recorder(model, layers, head, tape) as rec:
-        yield rec

@@ -1,7 +1,6 @@
 """Concept data in the tensorflow/tcav layout: one root, a folder per concept, random folders by prefix."""
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,14 +100,3 @@ class ConceptLibrary:
             self._loaded[key] = load_images(files, size=size)
             self._loaded[key].source = str(path)
         return self._loaded[key]
-
-
-def as_library(concepts: ConceptLibrary | str | os.PathLike, **kwargs: object) -> ConceptLibrary:
-    return concepts if isinstance(concepts, ConceptLibrary) else ConceptLibrary(Path(concepts), **kwargs)  # type: ignore[arg-type]
-
-
-def content_hash(images: np.ndarray) -> list[str]:
-    """A content hash per image, so cached activations follow the pixels, not the file names."""
-    import hashlib
-
-    return [hashlib.sha1(np.ascontiguousarray(im, np.float32).tobytes()).hexdigest()[:20] for im in images]

@@ -1,7 +1,7 @@
 """Fills for removal-based evidence, in model-input space: flat, blurred and in-distribution content."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,5 +109,3 @@ def _derangement(n: int, rng: np.random.Generator) -> np.ndarray:
     perm[order] = order[(np.arange(n) + shift) % n]
     return perm
 
-
-FillSpec = str | float | Callable[[np.ndarray, np.ndarray], np.ndarray]

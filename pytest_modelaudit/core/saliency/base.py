@@ -65,3 +65,12 @@ def pixel_result(p: Prepared, signed_pixels: np.ndarray, *, method: str, magnitu
 def layer_result(p: Prepared, layer: str, signed: np.ndarray, *, method: str) -> SaliencyResult:
     return SaliencyResult(np.maximum(signed, 0.0).astype(np.float32), signed.astype(np.float32), method, layer,
                           "logit", p.target, p.target_name, p.inputs, {})
+
+
+def layer_capture(p: Prepared, layer: str | None, batch_size: int) -> tuple[str, np.ndarray, np.ndarray] | None:
+    """The layer (default: the Grad-CAM layer), its activations and target-logit gradients; None for no images."""
+    path = p.adapter.resolve(layer) if layer else p.adapter.default_gradcam_layer()
+    if not len(p.x):
+        return None
+    _, (a,), (g,) = p.adapter.capture(p.inputs.images, [path], p.target, batch_size=batch_size)
+    return path, a.astype(np.float64), g.astype(np.float64)

@@ -10,17 +10,16 @@ from typing import Any
 import numpy as np
 
 from ..adapter import ModelAdapter
-from .base import SaliencyResult, layer_result, prepare_inputs
+from .base import SaliencyResult, layer_capture, layer_result, prepare_inputs
 
 
 def gradcam_plus_plus(adapter: ModelAdapter, images: Any, target: str | int, *, layer: str | None = None,
                       batch_size: int = 32) -> SaliencyResult:
     p = prepare_inputs(adapter, images, target)
-    path = adapter.resolve(layer) if layer else adapter.default_gradcam_layer()
-    if not len(p.x):
-        return layer_result(p, path, np.zeros((0, 1, 1), np.float32), method="gradcam++")
-    _, (a,), (g,) = adapter.capture(p.inputs.images, [path], p.target, batch_size=batch_size)
-    a, g = a.astype(np.float64), g.astype(np.float64)
+    captured = layer_capture(p, layer, batch_size)
+    if captured is None:
+        return layer_result(p, layer or "", np.zeros((0, 1, 1), np.float32), method="gradcam++")
+    path, a, g = captured
     g2, g3 = g**2, g**3
     denom = 2 * g2 + a.sum(axis=(1, 2), keepdims=True) * g3
     alpha = np.where(denom != 0, g2 / np.where(denom != 0, denom, 1), 0.0)

@@ -6,14 +6,14 @@ from typing import Any
 import numpy as np
 
 from ..adapter import ModelAdapter
-from .base import SaliencyResult, layer_result, prepare_inputs
+from .base import SaliencyResult, layer_capture, layer_result, prepare_inputs
 
 
 def layercam(adapter: ModelAdapter, images: Any, target: str | int, *, layer: str | None = None,
              batch_size: int = 32) -> SaliencyResult:
     p = prepare_inputs(adapter, images, target)
-    path = adapter.resolve(layer) if layer else adapter.default_gradcam_layer()
-    if not len(p.x):
-        return layer_result(p, path, np.zeros((0, 1, 1), np.float32), method="layercam")
-    _, (a,), (g,) = adapter.capture(p.inputs.images, [path], p.target, batch_size=batch_size)
+    captured = layer_capture(p, layer, batch_size)
+    if captured is None:
+        return layer_result(p, layer or "", np.zeros((0, 1, 1), np.float32), method="layercam")
+    path, a, g = captured
     return layer_result(p, path, (np.maximum(g, 0) * a).sum(axis=-1), method="layercam")
