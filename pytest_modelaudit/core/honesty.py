@@ -74,6 +74,13 @@ def randomised_copy(adapter: ModelAdapter, *, top: int = TOP_LAYERS, seed: int =
 _RESULTS: dict[tuple[Any, ...], HonestyCheck] = {}
 
 
+def _judged(name: str, corr: float, what: str) -> HonestyCheck:
+    """A check from a rank correlation: passes below the threshold, undecided when there was nothing to rank."""
+    passed = None if np.isnan(corr) else bool(corr < MAX_RANK_CORRELATION)
+    return HonestyCheck(name, corr, MAX_RANK_CORRELATION, passed,
+                        f"{what}: mean rank correlation {corr:.2f} (must stay below {MAX_RANK_CORRELATION})")
+
+
 def _key(*parts: Any) -> tuple[Any, ...]:
     return tuple(hashlib.sha1(np.ascontiguousarray(p).tobytes()).hexdigest() if isinstance(p, np.ndarray) else p
                  for p in parts)
@@ -90,12 +97,9 @@ def randomisation_check(adapter: ModelAdapter, images: np.ndarray, maps: np.ndar
             _RESULTS[key] = HonestyCheck("randomisation", float("nan"), MAX_RANK_CORRELATION, None,
                                          f"not run: the model could not be copied ({type(exc).__name__}: {exc})")
         else:
-            corr = rank_correlation(maps, random_maps)
-            passed = None if np.isnan(corr) else bool(corr < MAX_RANK_CORRELATION)
-            _RESULTS[key] = HonestyCheck(
-                "randomisation", corr, MAX_RANK_CORRELATION, passed,
-                f"maps vs the same method on a copy with the last {TOP_LAYERS} weighted layers redrawn: mean rank "
-                f"correlation {corr:.2f} (must stay below {MAX_RANK_CORRELATION})")
+            _RESULTS[key] = _judged("randomisation", rank_correlation(maps, random_maps),
+                                    f"maps vs the same method on a copy with the last {TOP_LAYERS} weighted layers "
+                                    "redrawn")
     return _RESULTS[key]
 
 
@@ -111,10 +115,6 @@ def class_sensitivity_check(adapter: ModelAdapter, images: np.ndarray, maps: np.
             probs = adapter.probabilities(adapter.logits(images)).mean(axis=0)
             probs[target] = -np.inf
             other = int(np.argmax(probs))
-            corr = rank_correlation(maps, compute(other))
-            passed = None if np.isnan(corr) else bool(corr < MAX_RANK_CORRELATION)
-            _RESULTS[key] = HonestyCheck(
-                "class_sensitivity", corr, MAX_RANK_CORRELATION, passed,
-                f"maps for '{adapter.class_name(target)}' vs '{adapter.class_name(other)}': mean rank correlation "
-                f"{corr:.2f} (must stay below {MAX_RANK_CORRELATION})")
+            _RESULTS[key] = _judged("class_sensitivity", rank_correlation(maps, compute(other)),
+                                    f"maps for '{adapter.class_name(target)}' vs '{adapter.class_name(other)}'")
     return _RESULTS[key]
