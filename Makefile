@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench bench-cache clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ test: venv
 
 bench: venv
 	$(PY) benchmarks/run.py
+
+# the example suite cold vs warm cache, and -n 2 vs -n 0 (also part of `make bench`)
+bench-cache: venv
+	$(PY) benchmarks/run.py cache
 
 clean:
 	rm -rf $(VENV) model-audit-report build dist *.egg-info .pytest_cache

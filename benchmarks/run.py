@@ -1,4 +1,7 @@
-"""`make bench` (or `python benchmarks/run.py [gradcam] [ablation] [tcav] [occlusion] [saliency]`): each method's time as a ratio to its unavoidable passes, and the speed-up over the naive loop.
+"""`make bench` (or `python benchmarks/run.py [gradcam] [ablation] [tcav] [occlusion] [saliency] [cache]`): each method's time as a ratio to its unavoidable passes, and the speed-up over the naive loop.
+
+`cache` times the example suite (example_audits/) as whole `pytest --model-audit` processes: cold cache,
+then warm, then under xdist (-n 2); its ratio is warm / cold (target <= 0.25).
 
 Every ratio is measured in the same run, on the same model and batch: a random-weight MobileNetV2 at
 224x224 (no weights are downloaded). Times are medians of interleaved repetitions after a warm-up.
@@ -322,6 +325,80 @@ def bench_smoothgrad_ig(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
     return rows
 
 
+def _pytest_run(args: list[str], report: Path) -> tuple[float, dict[str, Any]]:
+    """Wall time of one whole `pytest --model-audit` process on the example suite, and its results.json."""
+    import subprocess
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
+    cmd = [sys.executable, "-m", "pytest", "example_audits", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+           "--model-audit", f"--model-audit-report={report}", *args]
+    t = time.perf_counter()
+    done = subprocess.run(cmd, cwd=HERE.parent, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t
+    if done.returncode not in (0, 1) or not (report / "results.json").is_file():
+        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    return elapsed, json.loads((report / "results.json").read_text())
+
+
+def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
+    return {a["nodeid"]: (a["status"], a["metrics"]) for a in results["audits"]}
+
+
+def bench_cache() -> list[dict[str, Any]]:
+    """The example suite cold vs warm cache (whole processes), what the warm run still spends, and -n 2 vs -n 0."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="model-audit-bench-") as tmp:
+        root = Path(tmp)
+
+        def run(name: str, cache: str, *extra: str) -> tuple[float, dict[str, Any]]:
+            took, res = _pytest_run([f"--model-audit-cache-dir={root / cache}", *extra], root / name)
+            print(f"    {name}: {took:.1f}s, cache {res['run']['cache']}", flush=True)
+            return took, res
+
+        cold, cold_res = run("cold", "c0")
+        warm, warm_res = run("warm", "c0")
+        warm_nopdf, _ = run("warm-no-pdf", "c0", "--model-audit-no-pdf")
+        cold2, cold2_res = run("cold-n2", "c2", "-n", "2")
+        warm2, warm2_res = run("warm-n2", "c2", "-n", "2")
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import tensorflow, keras"], check=True, capture_output=True,
+                       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        tf_import = time.perf_counter() - t
+    first = _verdicts(cold_res)
+    differ = sorted({k for r in (warm_res, cold2_res, warm2_res) for k, v in _verdicts(r).items() if first.get(k) != v})
+    if differ:
+        raise RuntimeError(f"the warm or xdist runs gave other verdicts or numbers than the cold run: {differ}")
+    audits = {k: sum(a["duration_s"] for a in r["audits"]) for k, r in (("cold", cold_res), ("warm", warm_res))}
+    c = warm_res["run"]["cache"]
+    if c["misses"]:  # the evidence code (part of every key) or the suite changed between the runs
+        print(f"    warning: the warm run recomputed {c['misses']} entries; its time is not a warm-cache time", flush=True)
+    return [{
+        "name": "cache_example_suite_warm_vs_cold",
+        "ratio_to_limit": round(warm / cold, 3),
+        "speedup_vs_naive": round(cold / warm, 2),
+        "detail": (f"{len(cold_res['audits'])} example audits as whole pytest processes: cold cache {cold:.1f}s, warm "
+                   f"{warm:.1f}s (ratio warm/cold, target <= 0.25; speed-up = cold/warm); verdicts and numbers "
+                   f"identical. Warm run: {c['disk_hits']} disk hits, {c['misses']} misses. Time inside the audit tests "
+                   f"(call phases) cold {audits['cold']:.1f}s -> warm {audits['warm']:.1f}s. What the warm run still "
+                   f"spends: importing TensorFlow + Keras {tf_import:.1f}s (a separate process), the PDF "
+                   f"{warm - warm_nopdf:.1f}s (warm run without PDF {warm_nopdf:.1f}s)"),
+        "times_s": {"cold": round(cold, 2), "warm": round(warm, 2), "warm_no_pdf": round(warm_nopdf, 2),
+                    "tf_import": round(tf_import, 2), "audit_calls_cold": round(audits["cold"], 2),
+                    "audit_calls_warm": round(audits["warm"], 2)},
+    }, {
+        "name": "example_suite_xdist_n2_vs_n0",
+        "ratio_to_limit": round(cold2 / cold, 3),
+        "speedup_vs_naive": round(cold / cold2, 2),
+        "detail": (f"example suite, -n 2 vs -n 0 (not a target on a 2-core machine): cold cache {cold2:.1f}s vs "
+                   f"{cold:.1f}s, warm {warm2:.1f}s vs {warm:.1f}s (ratio = -n 2 / -n 0, cold); every worker imports "
+                   "TensorFlow and loads the models; both workers share one cache folder"),
+        "times_s": {"n0_cold": round(cold, 2), "n0_warm": round(warm, 2), "n2_cold": round(cold2, 2),
+                    "n2_warm": round(warm2, 2)},
+    }]
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'benchmark':<36} {'ratio_to_limit':>15} {'speedup_vs_naive':>17}"]
     for r in rows:
@@ -333,17 +410,21 @@ def table(rows: list[dict[str, Any]]) -> str:
 def main() -> int:
     import tensorflow as tf
 
+    from pytest_modelaudit.core.cache import SESSION_CACHE
+
     print(f"TensorFlow {tf.__version__}, devices: {[d.device_type for d in tf.config.list_physical_devices()]}", flush=True)
-    model = mobilenet()
+    SESSION_CACHE.enabled = False  # the method benchmarks time computations, not cache hits
+    only = set(sys.argv[1:])
+    model = mobilenet() if not only or only - {"cache"} else None
     rng = np.random.default_rng(0)
     images = rng.random((32, 224, 224, 3), dtype=np.float32)
-    only = set(sys.argv[1:])
     rows = []
     for name, fn in (("gradcam", lambda: [bench_gradcam(model, images)]),
                      ("ablation", lambda: [bench_ablation(model, images)]),
                      ("tcav", lambda: [bench_tcav(model)]),
                      ("occlusion", lambda: [bench_occlusion(model, images)]),
-                     ("saliency", lambda: bench_smoothgrad_ig(model, images))):
+                     ("saliency", lambda: bench_smoothgrad_ig(model, images)),
+                     ("cache", bench_cache)):
         if not only or name in only:
             rows.extend(fn())
             print(f"  done: {name}", flush=True)

@@ -33,6 +33,11 @@ EXPECTED = {
     "test_gradcam_not_on_snow": ("snow audit (Grad-CAM)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
     "test_body_drives_leopard": ("body audit (ablation)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
     "test_gradcam_on_body": ("body audit (Grad-CAM)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
+    "test_occlusion_not_on_snow": ("snow audit (occlusion)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
+    "test_integrated_gradients_not_on_snow": ("snow audit (Integrated Gradients)", {"shortcut": "FAIL", "clean": "PASS"},
+                                              LEOPARD),
+    "test_smoothgrad_not_on_snow": ("snow audit (SmoothGrad, rejected by the honesty checks)",
+                                    {"shortcut": "INCONCLUSIVE", "clean": "INCONCLUSIVE"}, LEOPARD),
     "test_hibany_depends_on_red": ("TCAV audit 'hibany depends on red'", {"": "PASS"}, STARTERS),
     "test_sarunori_depends_on_green": ("TCAV audit 'sarunori depends on green'", {"": "PASS"}, STARTERS),
     "test_messon_does_not_depend_on_green": ("TCAV audit 'messon does not depend on green'", {"": "PASS"}, STARTERS),
@@ -57,6 +62,23 @@ def _measured(audit: dict) -> str:
     if metric is None or not isinstance(value, (int, float)):
         return ""
     return f"{metric} = {value:.3f} (threshold {th.get('op')} {th.get('value')})"
+
+
+def _print_comparison(results: dict, html_path: Path, problems: list[str]) -> None:
+    """Where the report's model comparison matrix is, and the matrix itself in short."""
+    from pytest_modelaudit.report.comparison import build_matrix
+
+    matrix = build_matrix(results)
+    if matrix is None:
+        problems.append("the report has no model comparison matrix (the leopard audits should run on both models)")
+        return
+    print()
+    print(f"model comparison (claims x models): file://{html_path}#comparison")
+    width = max(len(r.title) for r in matrix.rows)
+    print(f"  {'':<{width}}  " + "  ".join(f"{c.label:<16}" for c in matrix.columns))
+    for row in matrix.rows:
+        cells = ["/".join(e.status for e in cell) or "not run" for cell in row.cells]
+        print(f"  {row.title:<{width}}  " + "  ".join(f"{c:<16}" for c in cells))
 
 
 def main() -> int:
@@ -140,6 +162,11 @@ def main() -> int:
         print(f"pdf:    file://{pdf}")
     else:
         print("pdf:    not written this run (see the pytest output for why)")
+    summary_md = REPORT_DIR / "summary.md"
+    if summary_md.is_file() and summary_md.stat().st_mtime >= started - 1:
+        print(f"summary.md (for a pull-request comment): file://{summary_md}")
+    if results is not None:
+        _print_comparison(results, html_path, problems)
 
     if problems:
         print()

@@ -8,6 +8,16 @@ independently by ``tests/test_example_ground_truth.py``:
     Grad-CAM evidence is not on the snow    FAIL               PASS
     the leopard's body drives 'leopard'     FAIL               PASS
     Grad-CAM evidence is on the body        FAIL               PASS
+    occlusion evidence is not on the snow   FAIL               PASS
+    Integrated Gradients not on the snow    FAIL               PASS
+    SmoothGrad evidence is not on the snow  INCONCLUSIVE       INCONCLUSIVE
+
+Every heatmap audit also runs the honesty checks of its method on the model (maps of copies with
+re-initialised weights, maps for the other classes, deletion / insertion curves, input noise).
+Grad-CAM, occlusion and Integrated Gradients pass them. SmoothGrad does not: its maps barely
+change when the model's weights are re-initialised, and they are the same for every class, so
+they say little about this model. On the shortcut model they would even *pass* the snow claim
+(they follow the bright edges of the animal); the honesty checks turn that into INCONCLUSIVE.
 
 Each method has its own test: an expectation that fails ends its test (like ``assert``), so
 putting the causal and the Grad-CAM checks in separate tests gives each its own verdict and
@@ -72,3 +82,24 @@ def test_body_drives_leopard(audit, leopard_model, snow_leopards, leopard_bodies
 def test_gradcam_on_body(audit, leopard_model, snow_leopards, leopard_bodies):
     cam = audit.gradcam(leopard_model, snow_leopards, target="leopard")
     cam.expect_lift(region=leopard_bodies, region_name="leopard body", at_least=BODY_MIN_LIFT)
+
+
+@pytest.mark.model_audit(title="Occlusion: covering the snow does not cost 'leopard' more than its share", severity="major")
+def test_occlusion_not_on_snow(audit, leopard_model, snow_leopards):
+    # Slide an 8x8 grey patch (the set's mean colour) over the image; the map is the drop of the
+    # 'leopard' logit. Lift on the snow above 1: covering snow costs more than covering the animal.
+    occ = audit.occlusion(leopard_model, snow_leopards, target="leopard", patch=8)
+    occ.expect_lift(region=snow_leopards.masks, region_name="snow", at_most=FAIR_SHARE)
+
+
+@pytest.mark.model_audit(title="Integrated Gradients evidence for 'leopard' is not on the snow", severity="major")
+def test_integrated_gradients_not_on_snow(audit, leopard_model, snow_leopards):
+    ig = audit.heatmap(leopard_model, snow_leopards, target="leopard", method="integrated_gradients")
+    ig.expect_lift(region=snow_leopards.masks, region_name="snow", at_most=FAIR_SHARE)
+
+
+@pytest.mark.model_audit(title="SmoothGrad evidence for 'leopard' is not on the snow", severity="minor")
+def test_smoothgrad_not_on_snow(audit, leopard_model, snow_leopards):
+    # Kept to show the honesty checks at work: SmoothGrad fails them on these models.
+    sg = audit.heatmap(leopard_model, snow_leopards, target="leopard", method="smoothgrad")
+    sg.expect_lift(region=snow_leopards.masks, region_name="snow", at_most=FAIR_SHARE)

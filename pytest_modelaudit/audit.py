@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .core.verdicts import Check, Status
 from .exceptions import AuditFailure, AuditInconclusive
 from .settings import Settings, derived_seed
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Audit:
@@ -21,6 +26,7 @@ class Audit:
         self.models: dict[str, Any] = {}
         self.layers_used: dict[str, set[str]] = {}
         self._draws = 0
+        self._baseline: Any = None
 
     @property
     def seed(self) -> int:
@@ -52,7 +58,10 @@ class Audit:
         adapter = self._use(model)
         result = gradcam(adapter, images, target, layer=layer, batch_size=batch_size)
         self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
-        return HeatmapAudit(self, adapter, result, images)
+        recipe = MapRecipe(f"gradcam layer={result.layer}",
+                           lambda a, x, t: gradcam(a, x, t, layer=result.layer, batch_size=batch_size).maps,
+                           (result.layer,))
+        return HeatmapAudit(self, adapter, result, images, recipe)
 
     def heatmap(self, model: Any, images: Any, target: str | int, *, method: str = "gradcam",
                 **kwargs: Any) -> HeatmapAudit:
@@ -70,7 +79,11 @@ class Audit:
         result = saliency(adapter, images, target, method=method, **kwargs)
         if result.layer and not result.layer.startswith("input"):
             self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
-        return HeatmapAudit(self, adapter, result, images)
+            kwargs["layer"] = result.layer
+        recipe = MapRecipe(f"{method} " + " ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items())),
+                           lambda a, x, t: saliency(a, x, t, method=method, **kwargs).maps,
+                           tuple(sorted((k, v) for k, v in kwargs.items() if k != "batch_size")))
+        return HeatmapAudit(self, adapter, result, images, recipe)
 
     def occlusion(self, model: Any, images: Any, target: str | int, *, patch: int | tuple[int, int] = 8,
                   stride: int | tuple[int, int] | None = None, fill: Any = "mean", batch_size: int = 64) -> HeatmapAudit:
@@ -79,9 +92,14 @@ class Audit:
         from .core.occlusion import occlusion
 
         adapter = self._use(model)
+        seed = self._next_seed()
         result = occlusion(adapter, images, target, patch=patch, stride=stride, fill=fill, batch_size=batch_size,
-                           seed=self._next_seed())
-        return HeatmapAudit(self, adapter, result, images)
+                           seed=seed)
+        recipe = MapRecipe(f"occlusion patch={result.patch} stride={result.stride} fill={result.fill}",
+                           lambda a, x, t: occlusion(a, x, t, patch=patch, stride=stride, fill=fill,
+                                                     batch_size=batch_size, seed=seed).maps,
+                           (result.patch, result.stride, fill, seed))
+        return HeatmapAudit(self, adapter, result, images, recipe)
 
     def ablation(self, model: Any, images: Any, target: str | int, region: Any, *, region_name: str = "region",
                  fills: Any = None, fill_images: Any = None, batch_size: int = 64) -> AblationAudit:
@@ -155,12 +173,37 @@ class Audit:
         lines.append(f"  evidence: {self.settings.evidence_link(self.nodeid)}")
         return "\n".join(lines)
 
+    def baseline(self) -> Any:
+        """This test's baseline (read on first use), or None without --model-audit-baseline-dir."""
+        if self.settings.baseline_dir is None:
+            return None
+        if self._baseline is None:
+            from .baselines import AuditBaseline
+
+            self._baseline = AuditBaseline(self.settings.baseline_dir, self.nodeid)
+        return self._baseline
+
 
 # Concept roots are read once per process: their images are shared by every TCAV audit of the session.
 _LIBRARIES: dict[tuple[str, str, int], Any] = {}
 
 
-class TcavAudit:
+class StableMixin:
+    """`expect_stable`: the evidence's metrics stay close to this test's stored baseline."""
+
+    audit: Audit
+    adapter: Any
+    result: Any
+
+    def expect_stable(self, *, atol: float = 0.05, rtol: float = 0.0, metrics: Any = None) -> Check:
+        """FAIL when a metric of the checks made so far on this evidence (or, with none, its own key numbers)
+        moved more than atol + rtol * |baseline| from the baseline; `metrics` picks names (e.g. "share")."""
+        from .baselines import stable_check
+
+        return stable_check(self.audit, self.result, self.adapter, atol=atol, rtol=rtol, metrics=metrics)
+
+
+class TcavAudit(StableMixin):
     """TCAV evidence and the concept claims on it."""
 
     def __init__(self, audit: Audit, adapter: Any, result: Any, rerun: Any):
@@ -192,11 +235,51 @@ class TcavAudit:
                                                    min_accuracy=min_accuracy, model=self.adapter))
 
 
-class HeatmapAudit:
-    """Heatmap evidence (Grad-CAM or occlusion) and the expectations on it."""
+@dataclass(frozen=True)
+class MapRecipe:
+    """How to recompute the audited maps on another model, image set or class (for the honesty checks)."""
 
-    def __init__(self, audit: Audit, adapter: Any, result: Any, images: Any):
-        self.audit, self.adapter, self.result, self._images = audit, adapter, result, images
+    key: str  # names the method and its parameters
+    compute: Callable[[Any, np.ndarray, int], np.ndarray]
+    params: tuple[Any, ...] = ()  # the parameter values, for the persistent cache
+
+
+class HeatmapAudit(StableMixin):
+    """Heatmap evidence (Grad-CAM, occlusion or a saliency map) and the expectations on it."""
+
+    def __init__(self, audit: Audit, adapter: Any, result: Any, images: Any, recipe: MapRecipe):
+        self.audit, self.adapter, self.result, self._images, self.recipe = audit, adapter, result, images, recipe
+        self._honesty: Any = None
+
+    def honesty(self) -> Any:
+        """Randomisation, class-sensitivity and faithfulness checks of this method on this model (cached)."""
+        from .core.honesty import honesty
+
+        if self._honesty is None:
+            self._honesty = honesty(self.adapter, self.result.inputs.images, self.result.target, self.recipe.key,
+                                    self.recipe.compute, seed=self.audit.settings.seed, params=self.recipe.params)
+        return self._honesty
+
+    def _noisy_maps(self) -> list[np.ndarray]:
+        from .core.stability import noisy_maps
+
+        return noisy_maps(self.adapter, self.result.inputs.images, self.result.target, self.recipe.key,
+                          self.recipe.compute, seed=self.audit.settings.seed)
+
+    def _attach_companions(self, evidence: Any) -> None:
+        """Grad-CAM, occlusion and Integrated Gradients maps of the same images (the side-by-side grid) and the
+        deletion / insertion curves of every method (the audited one's come from its honesty checks)."""
+        from .core.companions import companion_curves, companion_maps
+
+        own = "gradcam" if self.result.method == "Grad-CAM" else self.result.method
+        evidence.companions = companion_maps(self.adapter, self.result)
+        known = evidence.honesty.curves if evidence.honesty is not None else None
+        todo = {k: v for k, v in evidence.companions.items() if not (k == own and known is not None)}
+        if own not in evidence.companions and known is None:
+            todo[own] = self.result.maps
+        curves = {own: known} if known is not None else {}
+        curves.update(companion_curves(self.adapter, self.result, todo, seed=self.audit.settings.seed))
+        evidence.companion_curves = curves
 
     def expect_share(self, region: Any, *, at_most: float | None = None, at_least: float | None = None,
                      region_name: str = "region") -> Check:
@@ -211,12 +294,20 @@ class HeatmapAudit:
     def _expect(self, metric: str, region: Any, at_most: float | None, at_least: float | None, region_name: str) -> Check:
         from .core.checks import share_check
 
+        policy = self.audit.settings.honesty
+        n = len(self.result.maps)
+        checked = policy != "off" and n > 0
         check = share_check(self.result, region, at_most=at_most, at_least=at_least, region_name=region_name,
-                            metric=metric, images=self._images, model=self.adapter)
+                            metric=metric, images=self._images, model=self.adapter,
+                            honesty=self.honesty() if checked else None,
+                            noisy_maps=self._noisy_maps() if checked else None,
+                            honesty_policy=policy)
+        if n:
+            self._attach_companions(check.evidence)
         return self.audit.conclude(check)
 
 
-class AblationAudit:
+class AblationAudit(StableMixin):
     """Region-ablation evidence and the expectations on it."""
 
     def __init__(self, audit: Audit, adapter: Any, result: Any, region_name: str):

@@ -10,6 +10,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ SETTINGS_KEY = pytest.StashKey[Settings]()
 SESSION_KEY = pytest.StashKey["AuditSession"]()
 AUDIT_KEY = pytest.StashKey[Any]()
 SEVERITIES = ("critical", "major", "minor", "info")
+PRUNE_PLUGIN = "model-audit-baseline-prune"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,13 +41,58 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--model-audit-concepts", metavar="DIR", default=None, dest="model_audit_concepts",
                     help="concept root for TCAV audits: a folder per concept, random folders by prefix, target-class "
                          "folders (ini: model_audit_concepts)")
+    group.addoption("--model-audit-honesty", choices=("inconclusive", "report", "off"), default=None,
+                    dest="model_audit_honesty",
+                    help="heatmap honesty checks (randomised weights, another class, deletion/insertion, input "
+                         "noise): a failed check makes the audit INCONCLUSIVE (default), is only reported, or the "
+                         "checks are off (ini: model_audit_honesty)")
+    group.addoption("--model-audit-baseline-dir", metavar="DIR", default=None, dest="model_audit_baseline_dir",
+                    help="folder of per-test metric baselines; the report shows each metric's change against them and "
+                         "expect_stable() fails on drift (ini: model_audit_baseline_dir)")
+    group.addoption("--model-audit-update-baselines", action="store_true", default=False,
+                    dest="model_audit_update_baselines",
+                    help="write the baselines of the audits that ran (never deletes; refused when CI=true) "
+                         "(ini: model_audit_update_baselines)")
+    group.addoption("--model-audit-allow-ci-update", action="store_true", default=False,
+                    dest="model_audit_allow_ci_update",
+                    help="allow --model-audit-update-baselines on CI (ini: model_audit_allow_ci_update)")
+    group.addoption("--model-audit-prune-baselines", action="store_true", default=False,
+                    dest="model_audit_prune_baselines",
+                    help="delete baselines of tests that were in this run's collection scope and no longer exist "
+                         "(ini: model_audit_prune_baselines)")
+    group.addoption("--model-audit-missing-baseline", choices=("fail", "warn", "create"), default=None,
+                    dest="model_audit_missing_baseline",
+                    help="what expect_stable does without a baseline: fail (default), warn, or create it "
+                         "(ini: model_audit_missing_baseline)")
+    group.addoption("--model-audit-cache-dir", metavar="DIR", default=None, dest="model_audit_cache_dir",
+                    help="folder of the persistent evidence cache (default: model_audit/ in pytest's cache folder; "
+                         "--cache-clear empties it) (ini: model_audit_cache_dir)")
+    group.addoption("--model-audit-no-cache", action="store_true", default=False, dest="model_audit_no_cache",
+                    help="do not read or write the persistent evidence cache (ini: model_audit_cache = false)")
     parser.addini("model_audit", "run model audit tests (like --model-audit)", type="bool", default=False)
+    parser.addini("model_audit_cache_dir", "folder of the persistent evidence cache (relative to the rootdir)",
+                  default="")
+    parser.addini("model_audit_cache", "use the persistent evidence cache", type="bool", default=True)
+    parser.addini("model_audit_baseline_dir", "folder of per-test metric baselines (relative to the rootdir)", default="")
+    parser.addini("model_audit_update_baselines", "write the baselines of the audits that ran", type="bool",
+                  default=False)
+    parser.addini("model_audit_allow_ci_update", "allow updating baselines when CI=true", type="bool", default=False)
+    parser.addini("model_audit_prune_baselines", "delete baselines of tests that no longer exist", type="bool",
+                  default=False)
+    parser.addini("model_audit_missing_baseline", "fail | warn | create: what expect_stable does without a baseline",
+                  default="fail")
     parser.addini("model_audit_concepts", "concept root for TCAV audits (relative to the rootdir)", default="")
     parser.addini("model_audit_random_prefix", "name prefix of the random counterexample folders", default="random500_")
     parser.addini("model_audit_report", "folder for the model audit report", default="model-audit-report")
     parser.addini("model_audit_pdf", "write report.pdf next to index.html", type="bool", default=True)
     parser.addini("model_audit_seed", "root seed of every random choice in the audits", default="0")
     parser.addini("model_audit_inconclusive", "fail | skip: what an INCONCLUSIVE audit does to its test", default="fail")
+    parser.addini("model_audit_gpu_memory_growth", "let TensorFlow take GPU memory as needed (set on every process "
+                  "before TensorFlow starts; needed to share a GPU between xdist workers)", type="bool", default=False)
+    parser.addini("model_audit_models", "model files (one per line, relative to the rootdir) that the audit_model "
+                  "fixture is parametrised over", type="linelist", default=[])
+    parser.addini("model_audit_honesty", "inconclusive | report | off: what a failed heatmap honesty check does",
+                  default="inconclusive")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,14 +103,63 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     settings = resolve(config)
     config.stash[SETTINGS_KEY] = settings
+    if settings.gpu_memory_growth:  # on the controller and on every xdist worker, before any audit runs
+        from .gpu import apply_memory_growth
+
+        problem = apply_memory_growth()
+        if problem:
+            config.issue_config_time_warning(pytest.PytestConfigWarning(problem), stacklevel=2)
+    if settings.enabled:  # on every process, xdist workers included
+        _configure_cache(config, settings)
     if settings.enabled and not hasattr(config, "workerinput"):
         session = AuditSession(config, settings)
         config.stash[SESSION_KEY] = session
         config.pluginmanager.register(session, "model-audit-session")
+    if settings.enabled and settings.baseline_dir is not None and settings.prune_baselines:
+        from .baselines import PruneTracker  # on workers too: they report what they collected
+
+        config.pluginmanager.register(PruneTracker(config, settings.baseline_dir), PRUNE_PLUGIN)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return config.stash[SETTINGS_KEY].header()
+CACHE_SEEN_KEY = pytest.StashKey[dict[str, int]]()
+CACHE_DIR_KEY = pytest.StashKey[tuple[Any, str]]()  # (folder in use or None, why not)
+
+
+def _configure_cache(config: pytest.Config, settings: Settings) -> None:
+    """Point the core's session cache at the cache folder; --cache-clear empties it (once, on the controller)."""
+    from .core.cache import SESSION_CACHE
+    from .core.disk_cache import ModelAuditCacheWarning, configure_cache
+
+    controller = not hasattr(config, "workerinput")
+    SESSION_CACHE.clear()  # the memory layer is one session's, also for in-process (pytester) runs
+    status = configure_cache(settings.cache_dir, clear=controller and bool(config.getoption("cacheclear", False)))
+    if status.problem and controller:
+        config.issue_config_time_warning(ModelAuditCacheWarning(status.problem), stacklevel=2)
+    config.stash[CACHE_DIR_KEY] = (status.dir, status.problem or settings.cache_note)
+    config.stash[CACHE_SEEN_KEY] = SESSION_CACHE.stats.as_dict()
+    config.add_cleanup(lambda: configure_cache(None))  # in-process pytester runs must not leave it pointed here
+
+
+def _cache_counts(config: pytest.Config) -> dict[str, int]:
+    """Cache lookups on this process since its previous audit report; the controller sums them into run.cache."""
+    from .core.cache import SESSION_CACHE
+
+    now = SESSION_CACHE.stats.as_dict()
+    seen = config.stash.get(CACHE_SEEN_KEY, {})
+    config.stash[CACHE_SEEN_KEY] = now
+    return {k: v - seen.get(k, 0) for k, v in now.items()}
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = config.stash[SETTINGS_KEY]
+    lines = [settings.header()]
+    if settings.enabled and not hasattr(config, "workerinput"):
+        from .report.write import report_dir_problem
+
+        problem = report_dir_problem(settings.report_dir)
+        if problem:  # say it now, not after a long run; the audits still run
+            lines.append(f"model-audit: WARNING: the report cannot be written to {settings.report_dir}: {problem}")
+    return lines
 
 
 def is_audit(item: pytest.Item) -> bool:
@@ -107,6 +203,33 @@ def audit(request: pytest.FixtureRequest) -> Iterator[Any]:
     yield obj
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    from .candidates import parametrize
+
+    parametrize(metafunc, metafunc.config.stash[SETTINGS_KEY].models)
+
+
+@pytest.fixture(scope="session")
+def audit_model_options() -> dict[str, Any]:
+    """Keyword arguments `audit_model` passes to `load_model` (override in a conftest: classes=..., input_range=...)."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def audit_model(request: pytest.FixtureRequest, audit_model_options: dict[str, Any]) -> Any:
+    """One model of ini `model_audit_models` per test run (ids = file stems), loaded once per session."""
+    from .core.errors import ModelAuditError
+
+    path = getattr(request, "param", None)
+    if path is None:
+        raise ModelAuditError("the audit_model fixture needs model files: list them in ini model_audit_models "
+                              "(one path per line, relative to the rootdir)")
+    from .core.adapter import load_model
+
+    options = {"name": Path(path).stem, **audit_model_options}
+    return load_model(path, **options)
+
+
 def _title(item: pytest.Item) -> tuple[str, str]:
     marker = item.get_closest_marker("model_audit")
     kwargs = marker.kwargs if marker else {}
@@ -126,6 +249,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     settings = item.config.stash[SETTINGS_KEY]
     if not settings.enabled or not is_audit(item):
         return report
+    if report.when == "setup" and report.passed:  # lets the controller name this audit if its worker dies
+        from .unfinished import PENDING_ATTR, pending_payload
+
+        setattr(report, PENDING_ATTR, pending_payload(item.nodeid, settings.anchor(item.nodeid), *_title(item)))
     if report.when == "call" or (report.when == "setup" and report.failed):
         try:
             payload = _build_record(item, call, report, settings)
@@ -133,9 +260,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             warnings.warn(f"model-audit: could not record {item.nodeid}: {type(exc).__name__}: {exc}", stacklevel=1)
             payload = None
         if payload is not None:
+            payload["cache"] = _cache_counts(item.config)
             report.model_audit = payload
+            _add_junit_properties(item, report, payload, settings)
         _compact_longrepr(item, call, report)
     return report
+
+
+def _add_junit_properties(item: pytest.Item, report: pytest.TestReport, payload: dict[str, Any],
+                          settings: Settings) -> None:
+    """Verdict and metrics as JUnit properties; on the item, so the teardown report (which junitxml reads) has them."""
+    from .junit import junit_properties
+
+    props = junit_properties(payload["audit"], payload.get("models", {}), settings.evidence_link(item.nodeid))
+    item.user_properties.extend(props)
+    report.user_properties.extend(props)
 
 
 def _compact_longrepr(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
@@ -204,6 +343,14 @@ def _build_record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest
     if audit is not None:
         for fp, adapter in audit.models.items():
             models[fp] = adapter.describe(sorted(audit.layers_used.get(fp, ())))
+    record["models"] = list(models)  # fingerprints this audit used, in order of first use (keys into "models")
+    if audit is not None and settings.baseline_dir is not None:
+        from .baselines import baseline_block
+
+        try:  # compare with the test's baseline; write it when updating (on the process that ran the test)
+            record["baseline"] = baseline_block(audit, status.value)
+        except Exception as exc:  # a baseline problem never loses the audit's record
+            warnings.warn(f"model-audit: baseline of {item.nodeid} not handled: {type(exc).__name__}: {exc}", stacklevel=1)
     return {"audit": record, "models": models}
 
 
@@ -219,12 +366,32 @@ class AuditSession:
         self.models: dict[str, dict[str, Any]] = {}
         self.files: Any = None
         self.error: str | None = None
+        self.pending: dict[str, dict[str, str]] = {}   # audits that started and have no outcome yet
+        self.crashed: dict[str, dict[str, str]] = {}
+        self.interrupted = False
+        self.comparison: tuple[int, int] | None = None  # (tests, models) of the comparison matrix
+        self.cache_counts: dict[str, int] = {}  # summed over every process's audit reports
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        from .unfinished import PENDING_ATTR, crashed_record, is_crash_report
+
+        pending = getattr(report, PENDING_ATTR, None)
+        if pending:
+            self.pending[report.nodeid] = pending
+        if is_crash_report(report):  # xdist: the worker died while running this item
+            info = self.pending.pop(report.nodeid, None)
+            if info is not None:
+                self.crashed[report.nodeid] = info
+                self.audits[report.nodeid] = crashed_record(info, report.longrepr)
+            return
+        if report.when in ("call", "teardown") or report.failed:
+            self.pending.pop(report.nodeid, None)
         payload = getattr(report, "model_audit", None)
         if not payload:
             return
         self.audits[report.nodeid] = payload["audit"]
+        for key, count in payload.get("cache", {}).items():
+            self.cache_counts[key] = self.cache_counts.get(key, 0) + count
         for fp, info in payload.get("models", {}).items():
             known = self.models.setdefault(fp, info)
             known["layers_used"] = sorted(set(known.get("layers_used", [])) | set(info.get("layers_used", [])))
@@ -240,6 +407,7 @@ class AuditSession:
         session_holm(audits)
         counts = {s.value: sum(a["status"] == s.value for a in audits) for s in Status}
         finished = datetime.now(timezone.utc)
+        cache_dir, cache_note = self.config.stash.get(CACHE_DIR_KEY, (None, self.settings.cache_note))
         return {
             "schema_version": 1,
             "tool": {"name": "pytest-modelaudit", "version": __version__},
@@ -249,25 +417,46 @@ class AuditSession:
                 "duration_s": round(time.perf_counter() - self.t0, 2),
                 "seed": self.settings.seed,
                 "inconclusive": self.settings.inconclusive,
+                "honesty": self.settings.honesty,
                 "report_dir": str(self.settings.report_dir),
                 "pytest_args": [str(a) for a in self.config.invocation_params.args],
+                "interrupted": self.interrupted,
+                "cache": {"dir": None if cache_dir is None else str(cache_dir), "note": cache_note,
+                          **{k: self.cache_counts.get(k, 0) for k in ("hits", "disk_hits", "misses", "writes",
+                                                                      "discarded")}},
             },
             "summary": {"total": len(audits), **counts},
-            "models": self.models,
+            "models": dict(sorted(self.models.items())),  # same order whatever order xdist workers report in
             "environment": environment(),
             "audits": audits,
         }
 
+    def _close_unfinished(self, exitstatus: int) -> None:
+        """Audits still pending (Ctrl-C mid-test) or lost to a worker killed by Ctrl-C become ERROR records."""
+        from .unfinished import unfinished_record
+
+        self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        lost = {**self.pending, **(self.crashed if self.interrupted else {})}
+        for nodeid, info in lost.items():
+            if nodeid not in self.audits or nodeid in self.crashed:
+                self.audits[nodeid] = unfinished_record(info, self.interrupted)
+        self.pending.clear()
+
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self._close_unfinished(exitstatus)
         if not self.audits:
             return
         from .report import write_report
+        from .report.comparison import build_matrix
 
         try:
+            results = self.results()
+            matrix = build_matrix(results)
+            self.comparison = (len(matrix.rows), len(matrix.columns)) if matrix else None
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                self.files = write_report(self.results(), self.settings.report_dir, pdf=self.settings.pdf)
+                self.files = write_report(results, self.settings.report_dir, pdf=self.settings.pdf)
             for w in caught:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         except Exception as exc:  # a report problem must not hide the test outcomes
@@ -279,12 +468,13 @@ class AuditSession:
         if not self.audits:
             tr.write_sep("-", "model audit")
             tr.write_line("no audit ran; no report written")
+            self._baseline_summary(tr)
             return
         tr.write_sep("-", "model audit")
         audits = list(self.audits.values())
         counts = {s: sum(a["status"] == s for a in audits) for s in ("PASS", "FAIL", "INCONCLUSIVE", "ERROR")}
         tr.write_line(", ".join(f"{n} {s}" for s, n in counts.items() if n) + f" ({len(audits)} audits)")
-        for a in sorted(audits, key=lambda a: ("FAIL", "INCONCLUSIVE", "ERROR", "PASS").index(a["status"])):
+        for a in sorted(audits, key=lambda a: (("FAIL", "INCONCLUSIVE", "ERROR", "PASS").index(a["status"]), a["nodeid"])):
             if a["status"] != "PASS":
                 what = a["claim"]
                 if a["status"] == "ERROR" and a["message"]:
@@ -293,6 +483,10 @@ class AuditSession:
                 if a["status"] == "INCONCLUSIVE" and reason:
                     what += f" (why: {reason})"
                 tr.write_line(f"  {a['status']:<12} {a['nodeid']}: {what}")
+        self._baseline_summary(tr)
+        if self.interrupted:
+            tr.write_line("run interrupted: the report covers only the audits that finished (marked as interrupted)",
+                          yellow=True)
         if self.error:
             tr.write_line(f"report NOT written: {self.error}", red=True)
             return
@@ -304,3 +498,19 @@ class AuditSession:
                 tr.write_line(f"pdf:    {files.pdf_path}")
             elif self.settings.pdf:
                 tr.write_line(f"pdf:    not written ({files.pdf_error})", yellow=True)
+            if files.summary_path is not None:
+                tr.write_line(f"summary (Markdown, for a pull request): {files.summary_path}")
+            if self.comparison:
+                tests, models = self.comparison
+                tr.write_line(f"model comparison: file://{files.html_path}#comparison "
+                              f"({tests} audit{'s' if tests != 1 else ''} x {models} models)")
+
+    def _baseline_summary(self, tr: Any) -> None:
+        """Baseline counts, drifted audits, bad files and what prune deleted."""
+        if self.settings.baseline_dir is None:
+            return
+        from .baselines import summary_lines
+
+        tracker = self.config.pluginmanager.get_plugin(PRUNE_PLUGIN)
+        for text, markup in summary_lines(list(self.audits.values()), getattr(tracker, "result", None)):
+            tr.write_line(text, **markup)

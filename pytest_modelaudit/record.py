@@ -24,7 +24,8 @@ def _num(v: Any) -> float | None:
 
 
 def _grid(a: np.ndarray) -> list[list[float]]:
-    return [[round(float(v), 6) for v in row] for row in np.asarray(a, np.float64)]
+    """A map as nested lists, to 4 significant digits (display and re-checking need no more)."""
+    return [[float(f"{v:.4g}") for v in row] for row in np.asarray(a, np.float64)]
 
 
 def _telling(values: np.ndarray, upper_only: bool) -> list[int]:
@@ -48,7 +49,8 @@ def _display(maps: np.ndarray) -> np.ndarray:
     return downsample_mask(maps.astype(np.float32), (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
-def heatmap_evidence(ev: HeatmapEvidence, upper_only: bool) -> dict[str, Any]:
+def heatmap_evidence(ev: HeatmapEvidence, threshold: Any) -> dict[str, Any]:
+    upper_only = threshold.upper_only
     r, s = ev.result, ev.share
     values = s.share if ev.metric == "share" else s.lift
     shown = _telling(values, upper_only)
@@ -65,6 +67,7 @@ def heatmap_evidence(ev: HeatmapEvidence, upper_only: bool) -> dict[str, Any]:
             "share": _num(s.share[i]),
             "lift": _num(s.lift[i]),
             "degenerate": bool(s.degenerate[i]),
+            "companions": {name: _grid(_display(m[i : i + 1])[0]) for name, m in ev.companions.items()},
         })
     gh, gw = r.grid
     on_input = r.layer.startswith("input")
@@ -89,7 +92,44 @@ def heatmap_evidence(ev: HeatmapEvidence, upper_only: bool) -> dict[str, Any]:
             {"name": n, "share": _num(s.share[i]), "lift": _num(s.lift[i]), "degenerate": bool(s.degenerate[i])}
             for i, n in enumerate(r.inputs.names)
         ],
+        "honesty": honesty_json(ev) if ev.honesty is not None else None,
+        "honesty_policy": ev.honesty_policy,
+        "stability": stability_json(ev.stability, threshold) if ev.stability is not None else None,
+        "curves": {name: curves_json(c) for name, c in ev.companion_curves.items()},
     }
+
+
+def curves_json(c: Any) -> dict[str, Any]:
+    """Deletion / insertion curves (mean target probability per fraction of pixels) and their areas."""
+    return {
+        "fractions": _nums(c.fractions), "fills": list(c.fills), "images": c.images,
+        "deletion": [_nums(row) for row in c.deletion], "insertion": [_nums(row) for row in c.insertion],
+        "deletion_auc": _nums(c.deletion_auc), "insertion_auc": _nums(c.insertion_auc),
+    }
+
+
+def honesty_json(ev: HeatmapEvidence) -> dict[str, Any]:
+    """The honesty checks of the method, the curves behind faithfulness and the first image's example maps."""
+    h, r = ev.honesty, ev.result
+    return {
+        "method_key": h.method,
+        "images": h.images,
+        "checks": [{"name": c.name, "value": _num(c.value), "threshold": c.threshold, "passed": c.passed,
+                    "detail": c.detail, "values": _nums(c.values)} for c in h.checks],
+        "example_image": image_uri(r.inputs.images[0]) if h.images else None,
+        "example_name": r.inputs.names[0] if h.images else None,
+        "example_mask": mask_uri(ev.region[0]) if h.images else None,
+        "examples": {k: _grid(_display(v[None])[0]) for k, v in h.examples.items()},
+        "other_class": h.other_class,
+        "curves": curves_json(h.curves) if h.curves is not None else None,
+    }
+
+
+def stability_json(st: Any, threshold: Any) -> dict[str, Any]:
+    """The metric on the clean images and under noise; unstable when the spread straddles the threshold."""
+    lo, hi = st.spread
+    return {"metric": st.metric, "clean": _num(st.clean), "noisy": _nums(st.noisy), "noise": st.noise,
+            "spread": [_num(lo), _num(hi)], "unstable": bool(threshold.holds(lo) != threshold.holds(hi))}
 
 
 def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> dict[str, Any]:
@@ -193,7 +233,7 @@ def check_json(check: Check, message: str) -> dict[str, Any]:
     ev = check.evidence
     upper = check.threshold.upper_only
     if isinstance(ev, HeatmapEvidence):
-        evidence = heatmap_evidence(ev, upper)
+        evidence = heatmap_evidence(ev, check.threshold)
     elif isinstance(ev, AblationEvidence):
         evidence = ablation_evidence(ev, upper, check.model)
     elif isinstance(ev, TCAVEvidence):

@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .candidates import model_files
+
 INCONCLUSIVE_POLICIES = ("fail", "skip")
+MISSING_BASELINE_POLICIES = ("fail", "warn", "create")
+HONESTY_POLICIES = ("inconclusive", "report", "off")
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,16 @@ class Settings:
     inconclusive: str
     concepts: Path | None = None
     random_prefix: str = "random500_"
+    honesty: str = "inconclusive"
+    gpu_memory_growth: bool = False
+    models: tuple[Path, ...] = ()
+    baseline_dir: Path | None = None
+    update_baselines: bool = False
+    allow_ci_update: bool = False
+    prune_baselines: bool = False
+    missing_baseline: str = "fail"
+    cache_dir: Path | None = None  # the persistent cache; None: memory only, cache_note says why
+    cache_note: str = ""
 
     def anchor(self, nodeid: str) -> str:
         return "audit-" + hashlib.sha1(nodeid.encode()).hexdigest()[:10]
@@ -30,8 +45,13 @@ class Settings:
     def header(self) -> str:
         if not self.enabled:
             return "model-audit: off (run pytest --model-audit to run audits)"
+        baselines = ""
+        if self.baseline_dir is not None:
+            flags = "".join(f", {f}" for f, on in (("update", self.update_baselines), ("prune", self.prune_baselines)) if on)
+            baselines = f", baselines={self.baseline_dir} (missing={self.missing_baseline}{flags})"
+        cache = f", cache={self.cache_dir}" if self.cache_dir is not None else f", cache=off ({self.cache_note})"
         return (f"model-audit: on, report={self.report_dir}, pdf={'on' if self.pdf else 'off'}, "
-                f"seed={self.seed}, inconclusive={self.inconclusive}")
+                f"seed={self.seed}, inconclusive={self.inconclusive}, honesty={self.honesty}{baselines}{cache}")
 
 
 def _bool(value: Any) -> bool:
@@ -72,7 +92,68 @@ def resolve(config: pytest.Config) -> Settings:
             base = config.invocation_params.dir if config.getoption("model_audit_concepts") else config.rootpath
             concepts_dir = Path(base) / concepts_dir
     prefix = (config.getini("model_audit_random_prefix") or "random500_").strip()
-    return Settings(bool(enabled), report_dir.resolve(), pdf, seed, inconclusive, concepts_dir, prefix)
+    honesty = (config.getoption("model_audit_honesty") or config.getini("model_audit_honesty") or "inconclusive").strip()
+    if honesty not in HONESTY_POLICIES:
+        raise pytest.UsageError(
+            f"--model-audit-honesty / model_audit_honesty must be one of {', '.join(HONESTY_POLICIES)}, got {honesty!r}"
+        )
+    growth = _bool(config.getini("model_audit_gpu_memory_growth"))
+    models = model_files(config, must_exist=bool(enabled))
+    return Settings(bool(enabled), report_dir.resolve(), pdf, seed, inconclusive, concepts_dir, prefix, honesty=honesty,
+                    gpu_memory_growth=growth, models=models, **_baseline_options(config, bool(enabled)),
+                    **_cache_options(config, bool(enabled)))
+
+
+def _cache_options(config: pytest.Config, enabled: bool) -> dict[str, Any]:
+    """--model-audit-cache-dir / --model-audit-no-cache and ini twins; default: model_audit/ in pytest's cache."""
+    if not enabled:
+        return {}
+    if config.getoption("model_audit_no_cache"):
+        return {"cache_note": "--model-audit-no-cache"}
+    if not _bool(config.getini("model_audit_cache")):
+        return {"cache_note": "ini model_audit_cache = false"}
+    raw = config.getoption("model_audit_cache_dir") or config.getini("model_audit_cache_dir") or None
+    if raw:
+        base = config.invocation_params.dir if config.getoption("model_audit_cache_dir") else config.rootpath
+        return {"cache_dir": (Path(base) / Path(raw).expanduser()).resolve()}
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return {"cache_note": "pytest's cacheprovider is disabled; set --model-audit-cache-dir"}
+    try:
+        return {"cache_dir": Path(cache.mkdir("model_audit"))}
+    except OSError:  # unwritable: configure_cache says so, once, and the audits run uncached
+        return {"cache_dir": (Path(config.rootpath) / config.getini("cache_dir") / "d" / "model_audit").resolve()}
+
+
+def _baseline_options(config: pytest.Config, enabled: bool) -> dict[str, Any]:
+    """--model-audit-baseline-dir and friends; updating is refused on CI unless explicitly allowed."""
+    raw = config.getoption("model_audit_baseline_dir") or config.getini("model_audit_baseline_dir") or None
+    folder = None
+    if raw:
+        folder = Path(raw)
+        if not folder.is_absolute():
+            base = config.invocation_params.dir if config.getoption("model_audit_baseline_dir") else config.rootpath
+            folder = (Path(base) / folder).resolve()
+    flags = {}
+    for name in ("update_baselines", "allow_ci_update", "prune_baselines"):
+        flags[name] = bool(config.getoption(f"model_audit_{name}")) or _bool(config.getini(f"model_audit_{name}"))
+    missing = (config.getoption("model_audit_missing_baseline") or config.getini("model_audit_missing_baseline")
+               or "fail").strip()
+    if missing not in MISSING_BASELINE_POLICIES:
+        raise pytest.UsageError(f"--model-audit-missing-baseline / model_audit_missing_baseline must be one of "
+                                f"{', '.join(MISSING_BASELINE_POLICIES)}, got {missing!r}")
+    if enabled and folder is None and (flags["update_baselines"] or flags["prune_baselines"]):
+        which = "--model-audit-update-baselines" if flags["update_baselines"] else "--model-audit-prune-baselines"
+        raise pytest.UsageError(f"{which} needs a baseline folder: pass --model-audit-baseline-dir=DIR "
+                                "(or set ini model_audit_baseline_dir)")
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no", "off")
+    if enabled and flags["update_baselines"] and ci and not flags["allow_ci_update"]:
+        raise pytest.UsageError(
+            f"--model-audit-update-baselines is refused on CI (CI={os.environ.get('CI')}): baselines rewritten by a CI "
+            "job would silently accept whatever the model does now. Update them locally and commit the files, or "
+            "pass --model-audit-allow-ci-update (ini model_audit_allow_ci_update = true) if this job is meant to "
+            "rewrite them.")
+    return {"baseline_dir": folder, "missing_baseline": missing, **flags}
 
 
 def derived_seed(root: int, *parts: Any) -> int:

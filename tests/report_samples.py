@@ -91,15 +91,56 @@ def heatmap_evidence(n_images: int = 8, on: str = "region", degenerate: bool = F
         entry = {"name": f"{target}_{i:03d}.png", "share": share, "lift": lift, "degenerate": degenerate}
         per_image.append(entry)
         if i < 6:
+            companions = {} if degenerate else {
+                "occlusion": heatmap_on(mgrid, 0.5 + i * 0.1, seed + i + 50),
+                "integrated_gradients": heatmap_on(area_downsample(obj, GRID), 1.0, seed + i + 90)}
             images.append({**entry, "image": png_uri(img), "heatmap": hm,
-                           "mask": mask_uri(region), "mask_grid": mgrid})
-    return {
+                           "mask": mask_uri(region), "mask_grid": mgrid, "companions": companions})
+    extra = {} if degenerate else honesty_evidence(images[0], seed)
+    return {**extra,
         "type": "heatmap", "method": "gradcam", "target": target, "score": "logit",
         "layer": "conv3", "grid": [GRID, GRID], "input_size": [size, size],
         "upsampling": "bilinear", "region_name": "snow",
         "region_metric": "share of positive Grad-CAM mass inside the region, on the 8x8 "
                          "feature grid; mask area-downsampled",
         "aggregate": "mean over images", "images": images, "per_image": per_image,
+    }
+
+
+def _curve(falling: bool, speed: float) -> list[float]:
+    xs = np.linspace(0, 1, 11)
+    ys = np.exp(-speed * xs) if falling else 1 - np.exp(-speed * xs)
+    return np.round(ys, 4).tolist()
+
+
+def honesty_evidence(first: dict, seed: int) -> dict:
+    """The honesty block of a heatmap audit (schema: evidence.honesty, .stability, .curves)."""
+    def curves(speed: float) -> dict:
+        fills = ["blur", "mean", "black"]
+        d = [_curve(True, speed * (1 + 0.1 * k)) for k in range(3)]
+        ins = [_curve(False, speed * (1 - 0.1 * k)) for k in range(3)]
+        auc = lambda ys: float(np.trapezoid(ys, np.linspace(0, 1, 11)))  # noqa: E731
+        return {"fractions": np.linspace(0, 1, 11).round(2).tolist(), "fills": fills, "images": 8,
+                "deletion": d, "insertion": ins, "deletion_auc": [auc(y) for y in d],
+                "insertion_auc": [auc(y) for y in ins]}
+    checks = [
+        {"name": "randomisation", "value": -0.05, "threshold": 0.5, "passed": True, "values": [0.1, -0.2, -0.05],
+         "detail": "vs 3 copies with every weighted layer re-initialised: mean rank correlation -0.05"},
+        {"name": "class_sensitivity", "value": 0.71, "threshold": 0.5, "passed": False, "values": [0.71],
+         "detail": "maps for 'leopard' vs 'fox': mean rank correlation 0.71; must stay below 0.5"},
+        {"name": "faithfulness", "value": None, "threshold": 0.0, "passed": None, "values": [0.0, 0.0, 0.0],
+         "detail": "undetermined: the probability barely moves even with every pixel removed"},
+    ]
+    return {
+        "honesty_policy": "inconclusive",
+        "honesty": {"method_key": "gradcam layer=conv3", "images": 8, "checks": checks,
+                    "example_image": first["image"], "example_name": first["name"], "example_mask": first["mask"],
+                    "examples": {"audited": first["heatmap"], "randomised": heatmap_on(first["mask_grid"], 0.2, seed + 7),
+                                 "other_class": first["companions"]["integrated_gradients"]},
+                    "other_class": "fox", "curves": curves(8.0)},
+        "stability": {"metric": "share", "clean": 0.81, "noisy": [0.8, 0.83, 0.79], "noise": 0.02,
+                      "spread": [0.79, 0.83], "unstable": False},
+        "curves": {"gradcam": curves(8.0), "occlusion": curves(5.0), "integrated_gradients": curves(2.0)},
     }
 
 

@@ -1,12 +1,19 @@
-"""Honesty checks (core only, not yet wired into verdicts): maps must change when the model's top layers
-are randomised and for another class."""
+"""Honesty checks: maps must change when the model's weights are re-initialised and for another class,
+rank the pixels the model needs first (deletion / insertion), and a verdict that input noise could flip
+is INCONCLUSIVE."""
 import numpy as np
+import pytest
 
 from known_models import square_model
 from pytest_modelaudit.core import gradcam, load_model
-from pytest_modelaudit.core.honesty import (class_sensitivity_check, randomisation_check, randomised_copy,
-                                            rank_correlation)
-from pytest_modelaudit.core.saliency import gradient_x_input
+from pytest_modelaudit.core.checks import share_check
+from pytest_modelaudit.core.faithfulness import deletion_insertion
+from pytest_modelaudit.core.honesty import (class_sensitivity_check, faithfulness_check, honesty,
+                                            randomisation_check, randomised_copy, rank_correlation)
+from pytest_modelaudit.core.occlusion import occlusion
+from pytest_modelaudit.core.saliency import gradient_x_input, saliency
+from pytest_modelaudit.core.stability import noisy_maps
+from pytest_modelaudit.core.verdicts import Status
 
 
 def test_rank_correlation_known_values():
@@ -17,37 +24,164 @@ def test_rank_correlation_known_values():
     assert np.isnan(rank_correlation(np.zeros_like(a), np.zeros_like(a)))  # two flat maps: nothing to compare
 
 
-def test_randomised_copy_leaves_the_users_model_alone(square_net, squares):
+def test_randomised_copy_reinitialises_every_layer_and_leaves_the_users_model_alone(square_net, squares):
     before = [w.copy() for w in square_net.model.get_weights()]
-    copy = randomised_copy(square_net)
-    after = square_net.model.get_weights()
-    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+    copy = randomised_copy(square_net, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(before, square_net.model.get_weights()))
     assert copy.model is not square_net.model
-    assert not np.allclose(copy.logits(squares[0]), square_net.logits(squares[0]))
+    after = copy.model.get_weights()
+    for b, a in zip(before, after):
+        if b.ndim == 1:  # biases: the layers' own initializer is zeros
+            assert not a.any()
+        else:
+            assert not np.allclose(a, b)
+    again = randomised_copy(square_net, seed=3).model.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(after, again))  # seeded
 
 
-def test_gradcam_passes_randomisation_on_the_square(square_net, squares):
-    imgs, masks = squares
-    res = gradcam(square_net, imgs, "square")
-    check = randomisation_check(square_net, imgs, res.maps, res.method, res.layer,
-                                lambda a: gradcam(a, imgs, "square", layer=res.layer).maps)
-    assert check.passed is True and check.value < 0.5
+METHODS = {
+    "gradcam": lambda a, x, t: gradcam(a, x, t).maps,
+    "occlusion": lambda a, x, t: occlusion(a, x, t, patch=4, stride=2).maps,
+    "integrated_gradients": lambda a, x, t: saliency(a, x, t, method="integrated_gradients").maps,
+}
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_randomised_weights_give_uncorrelated_maps_for_the_methods_that_pass(square_net, squares, method):
+    imgs, _ = squares
+    compute = METHODS[method]
+    maps = compute(square_net, imgs, 0)
+    check, example = randomisation_check(square_net, imgs, maps, 0, compute, seed=0)
+    assert check.passed is True and abs(check.value) < 0.5 and len(check.values) == 3
+    assert example.shape == maps.shape[1:]
 
 
 def test_a_map_that_ignores_the_model_is_flagged(square_net, squares):
-    imgs, masks = squares
-    brightness = imgs.sum(-1)  # an "explanation" that never looks at the model
-    check = randomisation_check(square_net, imgs, brightness, "brightness", "input", lambda a: imgs.sum(-1))
+    imgs, _ = squares
+    brightness = lambda a, x, t: x.sum(-1)  # an "explanation" that never looks at the model  # noqa: E731
+    check, _ = randomisation_check(square_net, imgs, brightness(None, imgs, 0), 0, brightness)
     assert check.passed is False and check.value == 1.0
-    other = class_sensitivity_check(square_net, imgs, brightness, 0, "brightness", "input", lambda t: imgs.sum(-1))
-    assert other.passed is False
+    other, _ = class_sensitivity_check(square_net, imgs, brightness(None, imgs, 0), 0, brightness)
+    assert other.passed is False and other.value == 1.0
 
 
 def test_gradient_x_input_is_class_sensitive_on_the_square(squares):
     model = load_model(square_model(), classes=["square", "none"])
     imgs, _ = squares
-    maps = gradient_x_input(model, imgs, "square").maps
-    check = class_sensitivity_check(model, imgs, maps, 0, "gradient_x_input", "input",
-                                    lambda t: gradient_x_input(model, imgs, t).maps)
+    compute = lambda a, x, t: gradient_x_input(a, x, t).maps  # noqa: E731
+    check, _ = class_sensitivity_check(model, imgs, compute(model, imgs, 0), 0, compute)
     # the positive part for 'none' is empty (its gradient is negative where the square is): a different map
     assert check.passed is True and check.value == 0.0
+
+
+def test_deletion_and_insertion_curves_have_the_known_shape(square_net, squares):
+    """The square detector's probability depends only on the square: a map that ranks the square first
+    loses the decision as soon as the square's pixels are gone, its reverse only at the very end."""
+    imgs, masks = squares
+    square_first = masks.astype(np.float32)
+    curves = deletion_insertion(square_net, imgs, square_first, 0, steps=16, fills=("mean", "black"))
+    assert curves.fills == ("mean", "black") and curves.deletion.shape == (2, 17)
+    # the squares cover 16 of 256 pixels: after 1/16 of the pixels the square is gone (deletion) or back
+    # (insertion), and the probability is that of the empty background from then on
+    empty = curves.deletion[:, -1:]
+    assert np.all(curves.deletion[:, 0] > 0.99) and np.all(empty < 0.05)
+    np.testing.assert_allclose(curves.deletion[:, 1:], np.broadcast_to(empty, (2, 16)), atol=1e-6)
+    assert np.all(curves.insertion[:, 0] < 0.05) and np.all(curves.insertion[:, 1:] > 0.99)
+    p0, p = curves.deletion[:, 0], empty[:, 0]
+    np.testing.assert_allclose(curves.deletion_auc, (p0 + p) / 2 / 16 + p * 15 / 16, rtol=1e-6)  # trapezoid
+    reverse = deletion_insertion(square_net, imgs, 1.0 - square_first, 0, steps=16, fills=("mean",))
+    assert reverse.deletion[0, -2] > 0.99 and reverse.margin[0] < -0.9
+    good, _ = faithfulness_check(square_net, imgs, square_first, 0)
+    bad, _ = faithfulness_check(square_net, imgs, 1.0 - square_first, 0)
+    # 10 steps: the first step (0.1 of the pixels) already takes the whole square; both curves share that
+    # step's trapezoid, the other 0.9 of the axis is at 1 (insertion) against the empty background (deletion)
+    p_empty = float(curves.deletion[0, -1])
+    assert good.passed is True and good.value == pytest.approx(0.9 * (1 - p_empty), abs=1e-4)
+    assert bad.passed is False and bad.value < -0.5
+
+
+def test_a_fill_that_removes_nothing_leaves_faithfulness_undetermined():
+    """A model that always says 'square' gives flat curves under every fill: undetermined, never a pass."""
+    import keras
+
+    inp = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(1, 3, padding="same", name="conv", kernel_initializer="zeros")(inp)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(2, activation="softmax", name="head", kernel_initializer="zeros",
+                             bias_initializer=keras.initializers.Constant([5.0, -5.0]))(x)
+    constant = load_model(keras.Model(inp, out), classes=["square", "none"])
+    imgs = np.random.default_rng(0).random((3, 16, 16, 3)).astype(np.float32)
+    check, curves = faithfulness_check(constant, imgs, imgs.sum(-1), 0)
+    assert check.passed is None and "undetermined" in check.detail and np.isnan(check.value)
+
+
+def test_honesty_runs_once_per_method_model_and_images(square_net, squares):
+    imgs, _ = squares
+    calls = []
+
+    def compute(a, x, t):
+        calls.append(t)
+        return gradcam(a, x, t).maps
+
+    first = honesty(square_net, imgs, 0, "gradcam-once", compute, seed=5)
+    n = len(calls)
+    assert honesty(square_net, imgs, 0, "gradcam-once", compute, seed=5) is first and len(calls) == n
+    assert [c.name for c in first.checks] == ["randomisation", "class_sensitivity", "faithfulness"]
+    assert all(c.passed for c in first.checks) and set(first.examples) == {"audited", "randomised", "other_class"}
+    assert first.other_class == "none"
+
+
+def test_a_verdict_that_noise_could_flip_is_unstable(square_net, squares):
+    imgs, _ = squares
+    masks = np.zeros(imgs.shape[:3], np.float32)
+    masks[:, :, :9] = 1.0  # the left of the image: it holds part of some squares, so the share is not 0 or 1
+    compute = lambda a, x, t: saliency(a, x, t, method="smoothgrad", seed=1, samples=4).maps  # noqa: E731
+    res = saliency(square_net, imgs, 0, method="smoothgrad", seed=1, samples=4)
+    noisy = noisy_maps(square_net, imgs, 0, "smoothgrad-unstable", compute, noise=0.1)
+    clean = share_check(res, masks, at_most=1.0, metric="share", noisy_maps=noisy)
+    low, high = clean.evidence.stability.spread
+    assert low < high  # the noise moves the metric
+    middle = share_check(res, masks, at_most=(low + high) / 2, metric="share", noisy_maps=noisy)
+    assert middle.status is Status.INCONCLUSIVE and middle.reason.startswith("unstable")
+    below = share_check(res, masks, at_most=low - 0.01, metric="share", noisy_maps=noisy)
+    above = share_check(res, masks, at_most=min(high + 0.01, 1.0), metric="share", noisy_maps=noisy)
+    assert below.status is Status.FAIL and above.status is Status.PASS
+    reported = share_check(res, masks, at_most=(low + high) / 2, metric="share", noisy_maps=noisy,
+                           honesty_policy="report")
+    assert reported.status in (Status.PASS, Status.FAIL) and reported.evidence.stability is not None
+
+
+def test_a_failed_honesty_check_makes_the_verdict_inconclusive(square_net, squares):
+    imgs, masks = squares
+    res = saliency(square_net, imgs, 0, method="saliency")  # class-insensitive on the symmetric square model
+    compute = lambda a, x, t: saliency(a, x, t, method="saliency").maps  # noqa: E731
+    h = honesty(square_net, imgs, 0, "saliency", compute)
+    assert [c.name for c in h.failed] == ["class_sensitivity"]
+    check = share_check(res, masks, at_least=3.0, metric="lift", honesty=h)
+    assert check.status is Status.INCONCLUSIVE and "class_sensitivity" in check.reason
+    assert check.metrics["lift"] >= 3.0  # the number is kept, the verdict is not given
+    assert share_check(res, masks, at_least=3.0, metric="lift", honesty=h, honesty_policy="report").status is Status.PASS
+
+
+def test_honesty_option_off_and_a_bad_ini_value(pytester, request):
+    import json
+
+    from known_models import square_conftest
+
+    pytester.makeconftest(square_conftest(request.path.parent))
+    pytester.makepyfile('''
+def test_gradcam_on_square(audit, setup):
+    model, squares = setup
+    audit.gradcam(model, squares, "square").expect_lift(region=squares.masks, at_least=3)
+''')
+    result = pytester.runpytest("--model-audit", "--model-audit-no-pdf", "--model-audit-honesty=off")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["model-audit: on, *honesty=off*"])
+    data = json.loads((pytester.path / "model-audit-report" / "results.json").read_text())
+    ev = data["audits"][0]["checks"][0]["evidence"]
+    assert data["run"]["honesty"] == "off" and ev["honesty"] is None and ev["stability"] is None
+    assert set(ev["curves"]) == {"gradcam", "occlusion", "integrated_gradients"}  # the grid and curves stay
+    pytester.makeini("[pytest]\nmodel_audit_honesty = maybe\n")
+    result = pytester.runpytest("--model-audit")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*model_audit_honesty must be one of inconclusive, report, off, got 'maybe'*"])

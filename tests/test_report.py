@@ -87,14 +87,14 @@ def written(sample, tmp_path_factory):
 def test_write_report_writes_json_first_then_html_then_pdf(written, sample):
     files, out, landed = written
     assert isinstance(files, ReportFiles)
-    assert landed == ["results.json", "index.html", "report.pdf"]
+    assert landed == ["results.json", "index.html", "summary.md", "report.pdf"]
     assert files.json_path == out / "results.json"
     assert json.loads(files.json_path.read_text(encoding="utf-8")) == sample
     assert files.html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert files.pdf_error is None
     pdf = files.pdf_path.read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "report.pdf", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "report.pdf", "results.json", "summary.md"]
 
 
 def test_pdf_missing_weasyprint_warns_and_keeps_html_json(tmp_path, monkeypatch, sample):
@@ -104,7 +104,7 @@ def test_pdf_missing_weasyprint_warns_and_keeps_html_json(tmp_path, monkeypatch,
     assert files.pdf_path is None
     assert "ModuleNotFoundError" in files.pdf_error or "ImportError" in files.pdf_error
     assert files.html_path.is_file() and files.json_path.is_file()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "results.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "results.json", "summary.md"]
 
 
 def test_pdf_render_error_leaves_no_partial_pdf(tmp_path, monkeypatch, sample):
@@ -127,7 +127,7 @@ def test_pdf_render_error_leaves_no_partial_pdf(tmp_path, monkeypatch, sample):
         files = write_report(sample, tmp_path)
     assert files.pdf_path is None and "pango" in files.pdf_error
     assert (tmp_path / "report.pdf").read_bytes() == b"%PDF old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "report.pdf", "results.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "report.pdf", "results.json", "summary.md"]
 
 
 def test_unwritable_out_dir_names_the_folder(tmp_path, sample):
@@ -257,7 +257,7 @@ def test_cards_show_checks_evidence_and_messages(html):
     assert '<pre class="message message-fail">' in fail
     assert "Check 1" in fail and "Check 2" in fail and "the same as check 1 above" in fail
     assert "8 × 8 feature map" in fail and "bilinear" in fail and "mask area-downsampled" in fail
-    assert fail.count('class="fig fig-pair fig-ok"') == 6 and "share 0.94" in fail
+    assert fail.count('<tr class="fig-ok">') == 6 and "share 0.94" in fail  # one grid row per telling image
 
     ablation = card(html, "test_snow_ablation[fill-5]")
     assert "chip-decisive" in ablation and "The verdict hinges on the fill" in ablation
@@ -516,3 +516,29 @@ def test_tcav_pdf_renders(tmp_path):
         warnings.simplefilter("error", ReportWarning)
         files = write_report(rs.base_results([rs.tcav_audits()[0]]), tmp_path)
     assert files.pdf_error is None and files.pdf_path.read_bytes().startswith(b"%PDF")
+
+
+def test_heatmap_card_shows_methods_side_by_side_and_the_honesty_checks():
+    results = rs.base_results([rs.audit_snow_fail()])
+    html = render_html(results)
+    _no_render_failures(html)
+    grid = html[html.index('class="method-grid"'):html.index("</table>", html.index('class="method-grid"'))]
+    assert ">Grad-CAM <span" in grid and ">Occlusion</th>" in grid and ">Integrated gradients</th>" in grid
+    assert grid.count("<tr") == 1 + 6 and grid.count("<img") == 6 * 4  # image + audited + two companions
+    section = html[html.index('class="honesty"'):html.index("</section>", html.index('class="honesty"'))]
+    for text in ("Model randomisation", "Class sensitivity", "Faithfulness", "Stability", ">undetermined<",
+                 ">failed<", ">passed<", ">stable<", "weights re-initialised", "class ‘fox’",
+                 "Deletion (fill: black)", "Insertion (fill: black)", "a failed check makes the audit INCONCLUSIVE"):
+        assert text in section, text
+    assert section.count("<polyline") == 6  # three methods x (deletion, insertion)
+    assert section.count("Grad-CAM (audited)") == 1 and section.count("<tr>") >= 9  # 3 methods x 3 fills
+
+
+def test_a_broken_honesty_block_is_a_note_not_a_lost_card():
+    results = rs.base_results([rs.audit_snow_fail()])
+    ev = results["audits"][0]["checks"][0]["evidence"]
+    ev["honesty"]["checks"] = "garbage"
+    ev["curves"] = {"gradcam": {"fractions": "x", "deletion": 3}}
+    ev["stability"] = {"spread": None}
+    html = render_html(results)
+    assert 'class="method-grid"' in html and "Traceback" not in html

@@ -1,10 +1,12 @@
-"""The cache of computed arrays, behind one small interface (an on-disk store can implement it later)."""
+"""The cache of computed arrays, behind one small interface; SESSION_CACHE adds the disk layer (disk_cache.py)."""
 from __future__ import annotations
 
 from collections.abc import Hashable
 from typing import Protocol
 
 import numpy as np
+
+from .disk_cache import TieredCache
 
 
 class ArrayCache(Protocol):
@@ -14,7 +16,7 @@ class ArrayCache(Protocol):
 
 
 class MemoryCache:
-    """Process-wide in-memory store: one pytest session (one xdist worker) shares it."""
+    """A plain in-memory store: tests and benchmarks pass a fresh one to compute everything afresh."""
 
     def __init__(self) -> None:
         self._data: dict[Hashable, np.ndarray] = {}
@@ -39,4 +41,5 @@ class MemoryCache:
         self.hits = self.misses = 0
 
 
-SESSION_CACHE = MemoryCache()
+# Process-wide: memory first, then the persistent store once the plugin (or a user) calls configure_cache.
+SESSION_CACHE = TieredCache()

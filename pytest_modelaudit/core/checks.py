@@ -1,7 +1,7 @@
 """Expectations as pure functions: method results + threshold -> Check (PASS / FAIL / INCONCLUSIVE)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -9,16 +9,24 @@ import numpy as np
 from .ablation import AblationResult
 from .errors import ModelAuditError
 from .gradcam import GradCAMResult
-from .occlusion import OcclusionResult
-from .saliency.base import SaliencyResult
+from .honesty import Honesty
 from .inputs import prepare_region
+from .occlusion import OcclusionResult
 from .regions import RegionShare, region_share
+from .saliency.base import SaliencyResult
+from .stability import Stability, region_metric_stability
 from .verdicts import Check, Status, Threshold, decide
 
 # Fewer usable images than this fraction of the set makes a heatmap audit INCONCLUSIVE.
 MIN_USABLE_FRACTION = 0.5
 # Removal evidence says nothing when the model does not predict the target to begin with.
 MIN_BASE_PROB = 0.5
+# How claims name each heatmap method.
+METHOD_LABELS = {"integrated_gradients": "Integrated Gradients", "smoothgrad": "SmoothGrad",
+                 "saliency": "Saliency (vanilla gradients)", "gradient_x_input": "Gradient × Input",
+                 "gradcam++": "Grad-CAM++", "layercam": "LayerCAM"}
+# What a failed honesty check does to the audits that relied on the method.
+HONESTY_POLICIES = ("inconclusive", "report", "off")
 
 
 @dataclass
@@ -28,6 +36,11 @@ class HeatmapEvidence:
     region: np.ndarray
     region_name: str
     metric: str  # share | lift
+    honesty: Honesty | None = None
+    stability: Stability | None = None
+    honesty_policy: str = "inconclusive"
+    companions: dict[str, np.ndarray] = field(default_factory=dict)  # other methods' maps, same images
+    companion_curves: dict[str, Any] = field(default_factory=dict)  # their deletion / insertion curves
 
 
 @dataclass
@@ -45,13 +58,23 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}"
 
 
-def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region: Any, *, at_most: float | None = None, at_least: float | None = None,
-                region_name: str = "region", metric: str = "share", images: Any = None, model: Any = None) -> Check:
-    """Mean share (or lift) of positive heatmap mass (Grad-CAM or occlusion) in the region, over usable maps."""
+def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region: Any, *, at_most: float | None = None,
+                at_least: float | None = None, region_name: str = "region", metric: str = "share", images: Any = None,
+                model: Any = None, honesty: Honesty | None = None, noisy_maps: list[np.ndarray] | None = None,
+                honesty_policy: str = "inconclusive") -> Check:
+    """Mean share (or lift) of positive heatmap mass in the region, over usable maps.
+
+    With `honesty`, a failed honesty check of the method makes the check INCONCLUSIVE (policy 'inconclusive');
+    with `noisy_maps` (the maps of noisy copies of the images), a metric whose spread under noise straddles
+    the threshold makes it INCONCLUSIVE ("unstable").
+    """
+    if honesty_policy not in HONESTY_POLICIES:
+        raise ModelAuditError(f"honesty policy must be one of {', '.join(HONESTY_POLICIES)}, got {honesty_policy!r}.")
     if metric not in ("share", "lift"):
         raise ModelAuditError(f"metric must be 'share' or 'lift', got {metric!r}.")
     threshold = Threshold.of(metric, at_most, at_least)
-    what = f"{result.method} mass share" if metric == "share" else f"{result.method} lift (mass share / area share)"
+    label = METHOD_LABELS.get(result.method, result.method)
+    what = f"{label} mass share" if metric == "share" else f"{label} lift (mass share / area share)"
     claim = f"{what} on region '{region_name}' for '{result.target_name}' is {threshold.words()}"
     n = len(result.maps)
     h, w = result.inputs.images.shape[1:3]
@@ -66,7 +89,6 @@ def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region
         "images": float(n),
         "excluded_images": float(n - usable),
     }
-    evidence = HeatmapEvidence(result, rs, m, region_name, metric)
     reason = None
     if n == 0:
         reason = f"no images to audit ({'; '.join(result.inputs.notes) or result.inputs.source})"
@@ -81,6 +103,20 @@ def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region
         reason = (f"only {usable} of {n} images have a usable heatmap and region "
                   f"({int(rs.degenerate.sum())} all-zero maps, {int(rs.empty_region.sum())} empty regions)")
     measured = float(np.nanmean(values)) if usable and reason is None else None
+    stability = None
+    if measured is not None and noisy_maps:
+        stability = region_metric_stability(measured, noisy_maps, m, metric)
+        metrics[f"{metric}_noise_min"], metrics[f"{metric}_noise_max"] = stability.spread
+        low, high = stability.spread
+        if threshold.holds(low) != threshold.holds(high) and honesty_policy == "inconclusive":
+            reason = (f"unstable: with small input noise (sigma {stability.noise:g} of the input range, "
+                      f"{len(stability.noisy)} draws) the mean {metric} ranges {low:.3f} to {high:.3f}, on both sides "
+                      f"of {threshold.symbol()}; the verdict could flip from run to run")
+    if measured is not None and reason is None and honesty is not None and honesty_policy == "inconclusive":
+        if honesty.failed:
+            reason = (f"the {label} maps failed the honesty check(s) on this model, so they cannot back a "
+                      "verdict: " + "; ".join(f"{c.name} ({c.detail})" for c in honesty.failed))
+    evidence = HeatmapEvidence(result, rs, m, region_name, metric, honesty, stability, honesty_policy)
     detail = ""
     if measured is not None:
         worst = int(np.nanargmax(values) if threshold.upper_only else np.nanargmin(values))

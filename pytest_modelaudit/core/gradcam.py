@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .adapter import ModelAdapter
+from .disk_cache import cached, model_identity
 from .inputs import Inputs, prepare
 
 
@@ -55,13 +56,18 @@ def gradcam(adapter: ModelAdapter, images: Any, target: str | int, *, layer: str
     if len(inputs.images) == 0:
         empty = np.zeros((0, 1, 1), np.float32)
         return GradCAMResult(empty, empty, path, idx, adapter.class_name(idx), np.zeros((0, adapter.num_classes)), inputs)
-    logits, (acts,), (grads,) = adapter.capture(inputs.images, [path], idx, batch_size=batch_size)
-    if acts.ndim != 4:
-        from .errors import LayerNotFoundError
 
-        raise LayerNotFoundError(
-            f"Layer {path!r} of model {adapter.name!r} outputs shape {acts.shape[1:]}, not a spatial map (H, W, C); "
-            "Grad-CAM needs a convolutional layer."
-        )
-    signed = cam_from(acts.astype(np.float32), grads.astype(np.float32))
-    return GradCAMResult(np.maximum(signed, 0.0), signed, path, idx, adapter.class_name(idx), logits, inputs)
+    def compute() -> dict[str, np.ndarray]:
+        logits, (acts,), (grads,) = adapter.capture(inputs.images, [path], idx, batch_size=batch_size)
+        if acts.ndim != 4:
+            from .errors import LayerNotFoundError
+
+            raise LayerNotFoundError(
+                f"Layer {path!r} of model {adapter.name!r} outputs shape {acts.shape[1:]}, not a spatial map (H, W, C); "
+                "Grad-CAM needs a convolutional layer."
+            )
+        return {"signed": cam_from(acts.astype(np.float32), grads.astype(np.float32)), "logits": logits}
+
+    got = cached("gradcam", (model_identity(adapter), inputs.images, idx, path), compute)
+    signed = got["signed"]
+    return GradCAMResult(np.maximum(signed, 0.0), signed, path, idx, adapter.class_name(idx), got["logits"], inputs)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .adapter import ModelAdapter
+from .disk_cache import cached, model_identity
 from .errors import ModelAuditError
 from .fills import make_fills
 from .inputs import Inputs, prepare
@@ -77,7 +78,7 @@ def _mix_window_function(adapter: ModelAdapter) -> Any:
             m = tf.cast(inside, x.dtype)[..., None]
             return logits_fn(x * (1.0 - m) + f * m)
 
-        adapter._functions[key] = tf.function(run, reduce_retracing=True)
+        adapter._functions[key] = tf.function(run, reduce_retracing=True, autograph=False)  # no Python control flow
     return adapter._functions[key]
 
 
@@ -106,31 +107,37 @@ def occlusion(adapter: ModelAdapter, images: Any, target: str | int, *, patch: i
     fills, _ = make_fills([fill], x, np.zeros((n, h, w), np.float32), fill_images=None, rng=np.random.default_rng(seed))
     content = fills[0].content
     ys, xs = window_starts(h, ph, sh), window_starts(w, pw, sw)
-    jobs = np.array([(i, y, x0) for i in range(n) for y in ys for x0 in xs], dtype=np.int32).reshape(-1, 3)
-    base = adapter.logits(x, preprocessed=True, batch_size=batch_size) if n else np.zeros((0, adapter.num_classes))
-    base_prob = adapter.probabilities(base) if n else base
-    fn = _mix_window_function(adapter)
-    logit_drop = np.zeros((n, h, w), np.float64)
-    prob_drop = np.zeros((n, h, w), np.float64)
-    count = np.zeros((h, w), np.float64)
-    for y in ys:
-        for x0 in xs:
-            count[y : y + ph, x0 : x0 + pw] += 1
-    for s in range(0, len(jobs), batch_size):
-        chunk = jobs[s : s + batch_size]
-        real = len(chunk)
-        if real < batch_size and len(jobs) > batch_size:  # pad to the fixed batch size: one trace
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - real, 0)])
-        ii = chunk[:, 0]
-        lg = np.asarray(fn(tf.constant(x[ii]), tf.constant(content[ii]), tf.constant(chunk[:, 1]),
-                           tf.constant(chunk[:, 2]), tf.constant(ph), tf.constant(pw)))[:real]
-        pr = adapter.probabilities(lg)
-        for (i, y, x0), l, p in zip(chunk[:real], lg[:, idx], pr[:, idx]):
-            logit_drop[i, y : y + ph, x0 : x0 + pw] += base[i, idx] - l
-            prob_drop[i, y : y + ph, x0 : x0 + pw] += base_prob[i, idx] - p
+
+    def compute() -> dict[str, np.ndarray]:
+        jobs = np.array([(i, y, x0) for i in range(n) for y in ys for x0 in xs], dtype=np.int32).reshape(-1, 3)
+        base = adapter.logits(x, preprocessed=True, batch_size=batch_size) if n else np.zeros((0, adapter.num_classes))
+        base_prob = adapter.probabilities(base) if n else base
+        fn = _mix_window_function(adapter)
+        logit_drop = np.zeros((n, h, w), np.float64)
+        prob_drop = np.zeros((n, h, w), np.float64)
+        count = np.zeros((h, w), np.float64)
+        for y in ys:
+            for x0 in xs:
+                count[y : y + ph, x0 : x0 + pw] += 1
+        for s in range(0, len(jobs), batch_size):
+            chunk = jobs[s : s + batch_size]
+            real = len(chunk)
+            if real < batch_size and len(jobs) > batch_size:  # pad to the fixed batch size: one trace
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - real, 0)])
+            ii = chunk[:, 0]
+            lg = np.asarray(fn(tf.constant(x[ii]), tf.constant(content[ii]), tf.constant(chunk[:, 1]),
+                               tf.constant(chunk[:, 2]), tf.constant(ph), tf.constant(pw)))[:real]
+            pr = adapter.probabilities(lg)
+            for (i, y, x0), l, p in zip(chunk[:real], lg[:, idx], pr[:, idx]):
+                logit_drop[i, y : y + ph, x0 : x0 + pw] += base[i, idx] - l
+                prob_drop[i, y : y + ph, x0 : x0 + pw] += base_prob[i, idx] - p
+        return {"maps": (logit_drop / count).astype(np.float32), "prob_maps": (prob_drop / count).astype(np.float32),
+                "base_logit": base[:, idx] if n else np.zeros(0), "base_prob": base_prob[:, idx] if n else np.zeros(0)}
+
+    # keyed by the fill's content, so any fill (a callable's output, a seeded shuffle) is addressed exactly
+    got = cached("occlusion", (model_identity(adapter), inputs.images, idx, (ph, pw), (sh, sw), content), compute)
     return OcclusionResult(
-        maps=(logit_drop / count).astype(np.float32), prob_maps=(prob_drop / count).astype(np.float32),
-        base_logit=base[:, idx] if n else np.zeros(0), base_prob=base_prob[:, idx] if n else np.zeros(0),
+        maps=got["maps"], prob_maps=got["prob_maps"], base_logit=got["base_logit"], base_prob=got["base_prob"],
         target=idx, target_name=adapter.class_name(idx), patch=(ph, pw), stride=(sh, sw), fill=fills[0].name,
         windows=len(ys) * len(xs), inputs=inputs,
     )

@@ -2,8 +2,8 @@
 
 Gradients are computed once per (model, layer, class, image set) in batched traced passes; every CAV
 is then scored from them with one matrix product. Activations, gradients, CAVs and the
-random-vs-random baseline live in a session cache keyed by model fingerprint and image content, so
-claims sharing a random pool share the baseline.
+random-vs-random baseline live in the session cache (memory, then disk: disk_cache.py) keyed by the
+model's identity and image content, so claims sharing a random pool share the baseline.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import numpy as np
 
 from .adapter import ModelAdapter
 from .cache import SESSION_CACHE, ArrayCache
+from .disk_cache import model_identity
 from .cav import CAV, train_cav
 from .concepts import ConceptError, ConceptLibrary
 from .errors import ModelAuditError
@@ -101,7 +102,7 @@ def set_activations(adapter: ModelAdapter, images: np.ndarray, layers: Sequence[
                     cache: ArrayCache) -> list[np.ndarray]:
     """Flattened (or mean-pooled) activations of an image set at each layer, once per content."""
     h = _hash_images(images)
-    keys = [("acts", adapter.fingerprint, layer, pooling, h) for layer in layers]
+    keys = [("acts", model_identity(adapter), layer, pooling, h) for layer in layers]
     found = [cache.get(k) for k in keys]
     missing = [layer for layer, f in zip(layers, found) if f is None]
     if missing:
@@ -117,7 +118,7 @@ def target_gradients(adapter: ModelAdapter, images: np.ndarray, layers: Sequence
                      pooling: str | None, cache: ArrayCache) -> list[np.ndarray]:
     """d(target score)/d(activation) per image at each layer: one batched forward+backward for all layers."""
     h = _hash_images(images)
-    keys = [("grads", adapter.fingerprint, layer, pooling, score, target, h) for layer in layers]
+    keys = [("grads", model_identity(adapter), layer, pooling, score, target, h) for layer in layers]
     found = [cache.get(k) for k in keys]
     missing = [layer for layer, f in zip(layers, found) if f is None]
     if missing:
@@ -126,7 +127,7 @@ def target_gradients(adapter: ModelAdapter, images: np.ndarray, layers: Sequence
             i = list(layers).index(layer)
             found[i] = _pool_grad(g, pooling).astype(np.float32)
             cache.put(keys[i], found[i])
-            cache.put(("acts", adapter.fingerprint, layer, pooling, h), _pool(a, pooling).astype(np.float32))
+            cache.put(("acts", model_identity(adapter), layer, pooling, h), _pool(a, pooling).astype(np.float32))
     return found  # type: ignore[return-value]
 
 
@@ -147,7 +148,7 @@ def _seed(root: int, *parts: Any) -> int:
 
 def _cav(adapter: ModelAdapter, layer: str, pos_name: str, pos: np.ndarray, pos_hash: str, neg_name: str,
          neg: np.ndarray, neg_hash: str, *, seed: int, mode: str, pooling: str | None, cache: ArrayCache) -> CAV:
-    key = ("cav", adapter.fingerprint, layer, pooling, mode, seed, pos_hash, neg_hash)
+    key = ("cav", model_identity(adapter), layer, pooling, mode, seed, pos_hash, neg_hash)
     hit = cache.get(key)
     if hit is not None:
         return CAV(pos_name, neg_name, hit[:-1], float(hit[-1]), {"overall": float(hit[-1])})
@@ -223,7 +224,7 @@ def tcav(adapter: ModelAdapter, target: str | int, concept: str, *, layers: Sequ
         cavs = [_cav(adapter, layer, concept, cacts[li], chash, randoms[j], racts[j][li], rhash[j], seed=seed,
                      mode=mode, pooling=pooling, cache=cache) for j in concept_partners]
         dd = directional_derivatives(-g if mode == "tcav-reference" else g, np.stack([c.vector for c in cavs], 1))
-        bkey = ("baseline", adapter.fingerprint, layer, pooling, mode, seed, score, idx, _hash_images(timgs), *rhash)
+        bkey = ("baseline", model_identity(adapter), layer, pooling, mode, seed, score, idx, _hash_images(timgs), *rhash)
         hit = cache.get(bkey)
         if hit is None:
             bcavs = [_cav(adapter, layer, randoms[i], racts[i][li], rhash[i], randoms[j], racts[j][li], rhash[j],

@@ -14,6 +14,7 @@ import shlex
 from typing import Any
 
 from . import overlays, plots
+from .honesty import honesty_view
 from .formatting import (
     DASH, STATUS_ORDER, STATUSES, finite_number, fmt_datetime, fmt_duration, fmt_interval, fmt_num, fmt_p,
     fmt_score, fmt_shape, fmt_threshold, fmt_value, normalise_status,
@@ -21,7 +22,6 @@ from .formatting import (
 
 MAX_IMAGES = 6            # per evidence block, most telling first
 MAX_CLASSES_SHOWN = 30
-PER_IMAGE_ROWS_PRINT = 30
 # Characters of data-URI images one report may embed (thumbnails + overlays). Evidence of the
 # audits listed first (FAIL, INCONCLUSIVE, ...) gets images first; past the budget the numbers
 # stay and the images are left out with a note.
@@ -135,7 +135,7 @@ def _heatmap_view(ev: dict, budget: ImageBudget, status: str) -> dict:
             "share": fmt_num(img.get("share")),
             "lift": fmt_num(img.get("lift")),
             "thumb": None, "overlay": None, "state": "ok", "caption": "", "peak": DASH,
-            "error": None,
+            "error": None, "companions": [],
         }
         try:
             overlay, state = overlays.heatmap_overlay(
@@ -144,6 +144,7 @@ def _heatmap_view(ev: dict, budget: ImageBudget, status: str) -> dict:
             item.update(state=state.kind, caption=state.caption, peak=fmt_num(state.peak, 3))
             if budget.fits(thumb, overlay):
                 item.update(thumb=thumb, overlay=overlay)
+                item["companions"] = _companion_cells(img, method, budget)
             else:
                 omitted = True
         except Exception as exc:  # one bad image never stops the report
@@ -151,8 +152,11 @@ def _heatmap_view(ev: dict, budget: ImageBudget, status: str) -> dict:
             item.update(state=state.kind, caption=state.caption, peak=fmt_num(state.peak, 3),
                         error=f"image could not be drawn: {exc}")
         items.append(item)
+    companions = [METHOD_NAMES.get(k, k) for k in _companion_order(images, method)]
     return {
         "type": "heatmap",
+        "method_label": METHOD_NAMES.get(method.lower(), method),
+        "companion_labels": companions,
         "facts": facts,
         "figures": items,
         "images_omitted": budget.note if omitted else None,
@@ -164,6 +168,31 @@ def _heatmap_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         "region_name": _s(ev.get("region_name")),
         "gradient": overlays.colormap_css_gradient(),
     }
+
+
+def _companion_order(images: list, method: str) -> list[str]:
+    """The other methods recorded beside the audited one, in a fixed order."""
+    names: list[str] = []
+    for raw in images:
+        for k in _d(_d(raw).get("companions")):
+            if k != method and k not in names:
+                names.append(k)
+    return sorted(names, key=lambda k: (list(METHOD_NAMES).index(k) if k in METHOD_NAMES else 99, k))
+
+
+def _companion_cells(img: dict, method: str, budget: ImageBudget) -> list[dict]:
+    """Overlays of the other methods' maps of one image (region outlined), for the side-by-side grid."""
+    cells = []
+    grids = _d(img.get("companions"))
+    for k in _companion_order([img], method):
+        try:
+            uri, state = overlays.heatmap_overlay(img.get("image"), grids[k], img.get("mask"))
+        except Exception as exc:  # one bad map never stops the report
+            cells.append({"label": METHOD_NAMES.get(k, k), "uri": None, "caption": f"not drawn: {exc}"})
+            continue
+        cells.append({"label": METHOD_NAMES.get(k, k), "uri": uri if budget.fits(uri) else None,
+                      "caption": state.caption})
+    return cells
 
 
 def _ablation_view(ev: dict, budget: ImageBudget, status: str) -> dict:
@@ -494,6 +523,13 @@ def check_view(check: Any, n: int, models: dict, budget: ImageBudget, seen: dict
     model_key = _s(c.get("model"))
     model = models.get(model_key)
     evidence = {"type": "none"} if same_as else evidence_view(ev, budget, status)
+    if evidence.get("type") == "heatmap":
+        try:
+            evidence["honesty"] = honesty_view(ev, _s(ev.get("honesty_policy"), "inconclusive"),
+                                               fmt_threshold(c.get("threshold")), _d(ev.get("honesty")).get("example_mask"))
+        except Exception as exc:  # the checks are evidence about the evidence: never lose the card to them
+            evidence["honesty"] = {"problem": f"honesty checks could not be shown: {type(exc).__name__}: {exc}",
+                                   "rows": [], "images": None, "policy": "", "examples": [], "curves": None}
     metrics = _metrics_rows(c.get("metrics"))
     if evidence.get("type") == "tcav":  # the layer table shows every per-layer metric
         metrics = [(k, v) for k, v in metrics if not _TCAV_LAYER_METRIC.match(k)]
@@ -514,6 +550,64 @@ def check_view(check: Any, n: int, models: dict, budget: ImageBudget, seen: dict
         "evidence_same_as": same_as,
         "evidence": evidence,
     }
+
+
+BASELINE_STATUS = {
+    "compared": "Compared with the stored baseline",
+    "created": "No baseline existed; this run created it (nothing to compare yet)",
+    "updated": "Baseline rewritten by this run (--model-audit-update-baselines); changes are against the old one",
+    "missing": "No baseline for this test; run pytest --model-audit --model-audit-update-baselines to create it",
+    "invalid": "The baseline file is unreadable; delete it or re-run with --model-audit-update-baselines",
+}
+MAX_DRIFT_ROWS = 60
+
+
+def baseline_view(raw: Any) -> dict | None:
+    """The audit's baseline block: status, file, fingerprints then and now, and per-metric drift rows."""
+    b = _d(raw)
+    if not b:
+        return None
+    try:
+        status = _s(b.get("status"), "unknown")
+        fp = _d(b.get("fingerprint"))
+        then = ", ".join(_s(x) for x in _l(fp.get("baseline"))) or DASH
+        now = ", ".join(_s(x) for x in _l(fp.get("now"))) or DASH
+        versions = _d(_d(b.get("versions")).get("baseline"))
+        rows = []
+        for name, m in _d(b.get("metrics")).items():
+            m = _d(m)
+            atol, rtol = finite_number(m.get("atol")), finite_number(m.get("rtol"))
+            tol = DASH if atol is None else f"±{fmt_num(atol)}" + (f" + {fmt_num(rtol)}×|baseline|" if rtol else "")
+            delta = finite_number(m.get("delta"))
+            rows.append({
+                "name": _s(name),
+                "baseline": fmt_num(m.get("baseline"), 3) if m.get("in_baseline", True) else "not in baseline",
+                "now": fmt_num(m.get("now"), 3),
+                "delta": DASH if delta is None else ("+" if delta > 0 else "") + fmt_num(delta, 3),
+                "tolerance": tol,
+                "beyond": m.get("beyond") is True,
+                "within": m.get("beyond") is False,
+            })
+        return {
+            "status": status,
+            "status_text": BASELINE_STATUS.get(status, status),
+            "path": _s(b.get("path"), DASH),
+            "fp_then": then,
+            "fp_now": now,
+            "fp_changed": then != DASH and then != now,
+            "written": fmt_datetime(b.get("written_at")) if b.get("written_at") else DASH,
+            "written_by": ", ".join(f"{k} {v}" for k, v in versions.items() if v),
+            "notes": [_s(n) for n in _l(b.get("notes")) if n],
+            "error": _s(b.get("error")),
+            "rows": rows[:MAX_DRIFT_ROWS],
+            "rows_left_out": max(0, len(rows) - MAX_DRIFT_ROWS),
+            "n_beyond": sum(r["beyond"] for r in rows),
+        }
+    except Exception as exc:  # a malformed block is a note, never a broken card
+        return {"status": "unknown", "status_text": "", "path": DASH, "fp_then": DASH, "fp_now": DASH,
+                "fp_changed": False, "written": DASH, "written_by": "", "notes": [], "rows": [],
+                "rows_left_out": 0, "n_beyond": 0,
+                "error": f"the baseline block could not be shown: {type(exc).__name__}: {exc}"}
 
 
 def audit_view(audit: Any, index: int, models: dict, budget: ImageBudget, anchor: str) -> dict:
@@ -559,6 +653,7 @@ def audit_view(audit: Any, index: int, models: dict, budget: ImageBudget, anchor
         view["reason"] = "would not survive session-wide Holm correction"  # shown under the claim in the table
     # A card without pictures is short: print keeps it on one page.
     view["compact"] = not any(c["evidence"].get("figures") for c in view["checks"])
+    view["baseline"] = baseline_view(a.get("baseline"))
     return view
 
 
@@ -615,7 +710,20 @@ def _run_rows(results: dict) -> list[tuple[str, str]]:
         ("pytest arguments", args_text),
         ("Report folder", _s(run.get("report_dir"), DASH)),
         ("Results schema", f"version {fmt_value(results.get('schema_version'))}"),
+        ("Evidence cache", _cache_text(run.get("cache"))),
     ]
+
+
+def _cache_text(cache: Any) -> str:
+    """run.cache in words: where, and how many results came from it."""
+    c = _d(cache)
+    if not c:
+        return DASH
+    if not c.get("dir"):
+        return f"off ({_s(c.get('note'), DASH)})"
+    counts = {k: fmt_value(c.get(k)) for k in ("hits", "disk_hits", "misses", "discarded")}
+    return (f"{_s(c.get('dir'))}: {counts['hits']} result(s) reused ({counts['disk_hits']} from disk), "
+            f"{counts['misses']} computed, {counts['discarded']} corrupt entr(ies) discarded")
 
 
 def build_context(results: dict, *, for_print: bool = False,
@@ -644,7 +752,7 @@ def build_context(results: dict, *, for_print: bool = False,
                 "metric": "", "measured": DASH, "threshold": DASH, "message": "",
                 "reason": "", "duration": DASH, "metrics": [], "checks": [],
                 "problem": f"this audit could not be shown: {type(exc).__name__}: {exc}",
-                "compact": True,
+                "compact": True, "baseline": None,
             })
 
     counts = {s: 0 for s in STATUSES}
@@ -660,6 +768,9 @@ def build_context(results: dict, *, for_print: bool = False,
         parts = [f"{counts[s]} {s.lower()}" for s in ("FAIL", "INCONCLUSIVE", "ERROR") if counts[s]]
         verdict = ("fail", f"{not_passed} of {total} audit{'s' if total != 1 else ''} did not pass "
                            f"({', '.join(parts)}).")
+    if run.get("interrupted"):  # never let a partial run read as a clean pass
+        verdict = ("fail", "Interrupted run: it was stopped before every audit finished, so this report covers only "
+                           f"the audits recorded until then and is not a verdict on the suite. {verdict[1]}")
 
     env = _d(results.get("environment"))
     return {
@@ -677,4 +788,15 @@ def build_context(results: dict, *, for_print: bool = False,
         "environment": [(str(k), fmt_value(v)) for k, v in env.items()],
         "run_rows": _run_rows(results),
         "statuses": STATUSES,
+        "comparison": _comparison(results, audits),
     }
+
+
+def _comparison(results: dict, audits: list[dict]) -> Any:
+    """The model comparison matrix (report/comparison.py) with the cards' anchors; None when there is none."""
+    from .comparison import build_matrix
+
+    try:
+        return build_matrix(results, anchors={a["nodeid"]: a["anchor"] for a in audits})
+    except Exception:  # the matrix is a summary of the cards: never lose the report to it
+        return None

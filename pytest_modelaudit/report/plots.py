@@ -135,3 +135,56 @@ def strip_plot(groups: list[Group], *, muted: bool = False, title: str = "") -> 
                      f'font-weight="600" fill="{dark}" text-anchor="end">{mean:.2f}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+# --------------------------------------------------------------------------- deletion / insertion curves
+
+# One colour per heatmap method, in the order the report lists them.
+SERIES_COLORS = ("#0b5cad", "#c2410c", "#1a7f37", "#8250df", "#6e7781")
+CURVE_W, CURVE_H = 200, 110  # plot area
+CURVE_LEFT, CURVE_TOP, CURVE_BOTTOM = 30, 16, 28
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    xs: list[float]
+    ys: list[float]
+    color: str
+
+
+def curve_plot(series: list[Series], *, title: str, x_label: str) -> str:
+    """An SVG line plot of probability curves on [0, 1] x [0, 1] (one polyline per series), as a string."""
+    width = CURVE_LEFT + CURVE_W + 8
+    height = CURVE_TOP + CURVE_H + CURVE_BOTTOM
+
+    def px(v: float) -> float:
+        return CURVE_LEFT + CURVE_W * min(max(v, 0.0), 1.0)
+
+    def py(v: float) -> float:
+        return CURVE_TOP + CURVE_H * (1.0 - min(max(v, 0.0), 1.0))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="curves" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title, quote=True)}" font-family="{FONT}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="{CURVE_LEFT}" y="10" font-size="10" font-weight="600" fill="#30363d">{escape(title)}</text>',
+    ]
+    for t in (0.0, 0.5, 1.0):
+        parts.append(f'<line x1="{_f(px(0))}" y1="{_f(py(t))}" x2="{_f(px(1))}" y2="{_f(py(t))}" stroke="#e4e8ec"/>')
+        parts.append(f'<text x="{CURVE_LEFT - 4}" y="{_f(py(t) + 3)}" font-size="9" fill="#57606a" '
+                     f'text-anchor="end">{_f(t)}</text>')
+        parts.append(f'<text x="{_f(px(t))}" y="{_f(py(0) + 12)}" font-size="9" fill="#57606a" '
+                     f'text-anchor="middle">{_f(t)}</text>')
+    parts.append(f'<line x1="{_f(px(0))}" y1="{_f(py(0))}" x2="{_f(px(1))}" y2="{_f(py(0))}" stroke="#57606a"/>')
+    parts.append(f'<text x="{_f(px(0.5))}" y="{height - 3}" font-size="9" fill="#57606a" '
+                 f'text-anchor="middle">{escape(x_label)}</text>')
+    for s in series:
+        points = [(float(x), float(y)) for x, y in zip(s.xs, s.ys) if finite([x, y]) == [x, y]]
+        if len(points) < 2:
+            continue
+        path = " ".join(f"{_f(px(x))},{_f(py(y))}" for x, y in points)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{escape(s.color, quote=True)}" '
+                     'stroke-width="1.6" stroke-opacity="0.85"/>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,7 +1,10 @@
-"""Write the report folder: results.json first, then index.html, then report.pdf.
+"""Write the report folder: results.json, index.html and summary.md together, then report.pdf.
 
 Each file is written atomically (a temporary file in the same folder, then ``os.replace``), so
-a reader never sees half a report and a crash leaves no temporary files behind. A PDF problem
+a reader never sees half a report and a crash leaves no temporary files behind. results.json,
+index.html and summary.md are all rendered to temporary files first and moved into place one
+after the other, so an interruption (Ctrl-C) while rendering leaves the previous report whole;
+the slow PDF comes last, so a PDF crash never costs the other files. A PDF problem
 (WeasyPrint or Pango missing, a rendering error) is a :class:`ReportWarning`, never an
 exception: the HTML and JSON stay.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import secrets
 import warnings
 from dataclasses import dataclass
@@ -22,6 +26,7 @@ from .render import render_context
 JSON_NAME = "results.json"
 HTML_NAME = "index.html"
 PDF_NAME = "report.pdf"
+SUMMARY_NAME = "summary.md"
 
 
 class ReportWarning(UserWarning):
@@ -45,6 +50,7 @@ class ReportFiles:
     html_path: Path
     pdf_path: Path | None
     pdf_error: str | None = None
+    summary_path: Path | None = None
 
 
 def _jsonable(obj: Any) -> Any:
@@ -64,8 +70,14 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+# A list of numbers (and nulls) spread over one line per item by indent=2.
+_NUMBER_LIST = re.compile(r"\[\s*(?:(?:-?\d[\d.eE+-]*|null)\s*,\s*)*(?:-?\d[\d.eE+-]*|null)\s*\]")
+
+
 def results_to_json(results: dict) -> str:
-    return json.dumps(_jsonable(results), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    """Indented JSON, with lists of numbers kept on one line (heatmap grids would otherwise triple the size)."""
+    text = json.dumps(_jsonable(results), indent=2, ensure_ascii=False, allow_nan=False)
+    return _NUMBER_LIST.sub(lambda m: " ".join(m.group(0).split()), text) + "\n"
 
 
 def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
@@ -87,13 +99,60 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
         raise
 
 
-def _write_text(path: Path, text: str) -> None:
-    data = text.encode("utf-8")
+def _stage(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file next to ``path`` (moved into place by :func:`_commit`)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        _atomic_write(path, lambda fh: fh.write(data))
-    except OSError as exc:
-        raise _write_error(f"cannot write {path.name} in report folder {path.parent}: "
-                           f"{exc.strerror or exc}", exc) from exc
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException as exc:
+        _discard([(tmp, path)])
+        if isinstance(exc, OSError):
+            raise _write_error(f"cannot write {path.name} in report folder {path.parent}: "
+                               f"{exc.strerror or exc}", exc) from exc
+        raise
+    return tmp
+
+
+def _discard(staged: list[tuple[Path, Path]]) -> None:
+    for tmp, _ in staged:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _commit(staged: list[tuple[Path, Path]]) -> None:
+    """Move staged files into place, in order; on any problem remove the temporary files that are left."""
+    done = 0
+    try:
+        for tmp, path in staged:
+            os.replace(tmp, path)
+            done += 1
+    except BaseException as exc:
+        _discard(staged[done:])
+        if isinstance(exc, OSError):
+            path = staged[done][1]
+            raise _write_error(f"cannot write {path.name} in report folder {path.parent}: "
+                               f"{exc.strerror or exc}", exc) from exc
+        raise
+
+
+def report_dir_problem(out_dir: str | os.PathLike) -> str | None:
+    """Why ``out_dir`` could not be created or written, checked without creating anything; None if it looks fine."""
+    path = Path(out_dir)
+    probe = path
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        where = "" if probe == path else f" (on the way to {path})"
+        return f"{probe}{where} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"folder {probe} is not writable"
+    return None
 
 
 def _url_fetcher(weasyprint):
@@ -135,20 +194,34 @@ def _prepare_dir(out_dir: str | os.PathLike) -> Path:
 
 
 def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True) -> ReportFiles:
-    """Write ``results.json``, ``index.html`` and (if ``pdf``) ``report.pdf`` into ``out_dir``.
+    """Write ``results.json``, ``index.html``, ``summary.md`` and (if ``pdf``) ``report.pdf`` into ``out_dir``.
 
     Raises :class:`ReportWriteError` (an ``OSError``) naming the folder when it cannot be
     written. A PDF failure only warns (:class:`ReportWarning`) and is returned as ``pdf_error``.
+    If the HTML or summary cannot be rendered, ``results.json`` is still written and the error raised.
     """
+    from .summary_md import summary_markdown
+
     out = _prepare_dir(out_dir)
     json_path, html_path, pdf_path = out / JSON_NAME, out / HTML_NAME, out / PDF_NAME
+    md_path = out / SUMMARY_NAME
 
-    _write_text(json_path, results_to_json(results))
-    ctx = build_context(results)
-    _write_text(html_path, render_context(ctx, for_print=False))
+    staged = [(_stage(json_path, results_to_json(results)), json_path)]
+    try:
+        ctx = build_context(results)
+        staged.append((_stage(html_path, render_context(ctx, for_print=False)), html_path))
+        staged.append((_stage(md_path, summary_markdown(results, pdf_name=PDF_NAME if pdf else None)), md_path))
+    except Exception:
+        _commit(staged[:1])  # what can be written is written: the JSON holds every result
+        _discard(staged[1:])
+        raise
+    except BaseException:  # Ctrl-C while rendering: the previous report stays whole
+        _discard(staged)
+        raise
+    _commit(staged)
 
     if not pdf:
-        return ReportFiles(json_path, html_path, None, None)
+        return ReportFiles(json_path, html_path, None, None, md_path)
     try:
         write_pdf(render_context(ctx, for_print=True), pdf_path)
     except Exception as exc:  # any PDF problem: warn, keep HTML and JSON
@@ -157,5 +230,9 @@ def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True)
             cause += " (install WeasyPrint and its system libraries (Pango) to get the PDF)"
         message = f"model-audit report: PDF not written ({cause}); HTML and JSON are in {out}"
         warnings.warn(message, ReportWarning, stacklevel=2)
-        return ReportFiles(json_path, html_path, None, cause)
-    return ReportFiles(json_path, html_path, pdf_path, None)
+        try:  # the summary must not link a PDF that this run did not write
+            _commit([(_stage(md_path, summary_markdown(results, pdf_name=None)), md_path)])
+        except OSError:
+            pass
+        return ReportFiles(json_path, html_path, None, cause, md_path)
+    return ReportFiles(json_path, html_path, pdf_path, None, md_path)

@@ -1,12 +1,17 @@
-"""What every saliency method shares: the result type, input preparation, reduction to a pixel map."""
+"""What every saliency method shares: the result type, input preparation, reduction to a pixel map, the cache."""
 from __future__ import annotations
 
+import functools
+import inspect
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..adapter import ModelAdapter
+from ..disk_cache import cached, model_identity
 from ..inputs import Inputs, prepare
 
 
@@ -74,3 +79,42 @@ def layer_capture(p: Prepared, layer: str | None, batch_size: int) -> tuple[str,
         return None
     _, (a,), (g,) = p.adapter.capture(p.inputs.images, [path], p.target, batch_size=batch_size)
     return path, a.astype(np.float64), g.astype(np.float64)
+
+
+Method = Callable[..., SaliencyResult]
+
+
+def cached_method(fn: Method) -> Method:
+    """Serve a method's maps from the session cache (memory, then disk), keyed by the model, the images, the
+    target and every parameter but batch_size (the maps do not depend on it); an uncached run is unchanged."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def run(adapter: ModelAdapter, images: Any, target: str | int, **kwargs: Any) -> SaliencyResult:
+        bound = signature.bind(adapter, images, target, **kwargs)
+        bound.apply_defaults()
+        params = {k: v for k, v in bound.arguments.items() if k not in ("adapter", "images", "target", "batch_size")}
+        p = prepare_inputs(adapter, images, target)
+        if not len(p.x):
+            return fn(adapter, images, target, **kwargs)
+        fresh: list[SaliencyResult] = []
+
+        def compute() -> dict[str, np.ndarray]:
+            r = fn(adapter, images, target, **kwargs)
+            fresh.append(r)
+            meta = {"method": r.method, "layer": r.layer, "score": r.score, "extra": r.extra}
+            return {"maps": r.maps, "signed": r.signed, "meta": np.array(json.dumps(meta, default=_plain))}
+
+        got = cached(fn.__name__, (model_identity(adapter), p.inputs.images, p.target, params), compute)
+        if fresh:
+            return fresh[0]
+        meta = json.loads(str(got["meta"]))
+        return SaliencyResult(got["maps"], got["signed"], meta["method"], meta["layer"], meta["score"], p.target,
+                              p.target_name, p.inputs, meta["extra"])
+
+    return run
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays in a method's extra numbers, as JSON."""
+    return np.asarray(value).tolist()

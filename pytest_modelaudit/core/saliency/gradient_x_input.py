@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from ..adapter import ModelAdapter
-from .base import SaliencyResult, pixel_result, prepare_inputs
+from .base import SaliencyResult, cached_method, pixel_result, prepare_inputs
 
 
+@cached_method
 def gradient_x_input(adapter: ModelAdapter, images: Any, target: str | int, *, batch_size: int = 32) -> SaliencyResult:
     p = prepare_inputs(adapter, images, target)
     _, grads = adapter.input_gradients(p.x, p.target, batch_size=batch_size)

@@ -7,9 +7,10 @@ import numpy as np
 
 from ..adapter import ModelAdapter
 from ..errors import ModelAuditError
-from .base import SaliencyResult, pixel_result, prepare_inputs
+from .base import SaliencyResult, cached_method, pixel_result, prepare_inputs
 
 
+@cached_method
 def integrated_gradients(adapter: ModelAdapter, images: Any, target: str | int, *, steps: int = 32,
                          baseline: Any = "zeros", batch_size: int = 32) -> SaliencyResult:
     """Midpoint Riemann sum over `steps`; baseline 'zeros', 'mean' or a number / array in model-input space.

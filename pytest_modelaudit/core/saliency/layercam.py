@@ -6,9 +6,10 @@ from typing import Any
 import numpy as np
 
 from ..adapter import ModelAdapter
-from .base import SaliencyResult, layer_capture, layer_result, prepare_inputs
+from .base import SaliencyResult, cached_method, layer_capture, layer_result, prepare_inputs
 
 
+@cached_method
 def layercam(adapter: ModelAdapter, images: Any, target: str | int, *, layer: str | None = None,
              batch_size: int = 32) -> SaliencyResult:
     p = prepare_inputs(adapter, images, target)

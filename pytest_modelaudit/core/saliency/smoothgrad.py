@@ -7,9 +7,10 @@ import numpy as np
 
 from ..adapter import ModelAdapter
 from ..errors import ModelAuditError
-from .base import SaliencyResult, input_range_width, pixel_result, prepare_inputs
+from .base import SaliencyResult, cached_method, input_range_width, pixel_result, prepare_inputs
 
 
+@cached_method
 def smoothgrad(adapter: ModelAdapter, images: Any, target: str | int, *, samples: int = 25, noise: float = 0.15,
                seed: int = 0, batch_size: int = 32) -> SaliencyResult:
     """Mean |gradient| over `samples` noisy copies; noise sigma = `noise` x (width of the model-input range)."""

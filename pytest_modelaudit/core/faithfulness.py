@@ -1,0 +1,102 @@
+"""Deletion and insertion curves (Petsiuk et al., 2018): how fast the target's probability falls as pixels
+are removed in the map's order, and rises as they are put back onto a blank canvas.
+
+A faithful map ranks first the pixels the model needs: its deletion curve falls fast (small area) and
+its insertion curve rises fast (large area). Removal never trusts one fill: each curve is computed with
+a blur of the image (closest to the data), the flat mean and flat black (both out of distribution, but a
+model that reads brightness, like a snow shortcut, is only moved by a dark fill), and all are reported.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .adapter import ModelAdapter
+from .fills import make_fills
+
+STEPS = 10  # fractions 0, 0.1, ..., 1.0 of the pixels
+FILLS = ("blur", "mean", "black")
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Mean deletion and insertion curves of one map method, per fill."""
+
+    fractions: np.ndarray  # [S + 1] share of pixels removed (deletion) or restored (insertion)
+    fills: tuple[str, ...]
+    deletion: np.ndarray  # [F, S + 1] mean target probability over images
+    insertion: np.ndarray  # [F, S + 1]
+    images: int
+
+    @property
+    def deletion_auc(self) -> np.ndarray:
+        return _auc(self.fractions, self.deletion)
+
+    @property
+    def insertion_auc(self) -> np.ndarray:
+        return _auc(self.fractions, self.insertion)
+
+    @property
+    def margin(self) -> np.ndarray:
+        """Insertion area minus deletion area, per fill: above 0 the map's order beats its own reverse."""
+        return self.insertion_auc - self.deletion_auc
+
+
+def _auc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.trapezoid(y, x, axis=-1) if hasattr(np, "trapezoid") else np.trapz(y, x, axis=-1)
+
+
+def to_input_size(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Maps [N, h, w] brought to the input size (bilinear), so every pixel has a rank."""
+    if maps.shape[1:3] == tuple(size):
+        return maps.astype(np.float32)
+    import tensorflow as tf
+
+    return tf.image.resize(maps[..., None].astype(np.float32), size, method="bilinear").numpy()[..., 0]
+
+
+def pixel_order(maps: np.ndarray) -> np.ndarray:
+    """Per image, pixel indices from the highest map value to the lowest (ties in raster order)."""
+    flat = maps.reshape(len(maps), -1)
+    return np.argsort(-flat, axis=1, kind="stable")
+
+
+def deletion_insertion(adapter: ModelAdapter, images01: np.ndarray, maps: np.ndarray, target: int, *,
+                       steps: int = STEPS, fills: Sequence[str] = FILLS, seed: int = 0,
+                       batch_size: int = 64) -> Curves:
+    """Deletion and insertion curves of the target's probability for maps [N, h, w] over images [N, H, W, C]."""
+    from .disk_cache import cached, model_identity
+
+    n, h, w = len(images01), *adapter.input_shape[:2]
+    fractions = np.linspace(0.0, 1.0, steps + 1)
+
+    def compute() -> dict[str, np.ndarray]:
+        x = adapter.preprocess(images01)
+        black = adapter.preprocess(np.zeros_like(images01))  # a black picture, in model-input space
+        specs = [(lambda x_, m_: black) if f == "black" else f for f in fills]
+        fill_list, _ = make_fills(specs, x, np.zeros((n, h, w), np.float32), fill_images=None,
+                                  rng=np.random.default_rng(seed))
+        order = pixel_order(to_input_size(maps, (h, w)))
+        counts = np.round(fractions * h * w).astype(int)
+        deletion = np.zeros((len(fill_list), steps + 1))
+        insertion = np.zeros((len(fill_list), steps + 1))
+        for f, fill in enumerate(fill_list):
+            for i in range(n):
+                masks = np.zeros((steps + 1, h * w), np.float32)
+                for s, k in enumerate(counts):
+                    masks[s, order[i, :k]] = 1.0
+                m = masks.reshape(steps + 1, h, w, 1)
+                removed = x[i] * (1 - m) + fill.content[i] * m  # top pixels replaced by the fill
+                restored = fill.content[i] * (1 - m) + x[i] * m  # top pixels put back on the fill
+                logits = adapter.logits(np.concatenate([removed, restored]), preprocessed=True, batch_size=batch_size)
+                probs = adapter.probabilities(logits)[:, target]
+                deletion[f] += probs[: steps + 1]
+                insertion[f] += probs[steps + 1 :]
+        return {"deletion": deletion / max(n, 1), "insertion": insertion / max(n, 1)}
+
+    parts = (model_identity(adapter), np.asarray(images01, np.float32), np.asarray(maps, np.float32), int(target),
+             steps, tuple(fills), seed)
+    got = cached("deletion_insertion", parts, compute)
+    return Curves(fractions, tuple(fills), got["deletion"], got["insertion"], n)
