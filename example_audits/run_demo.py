@@ -84,8 +84,9 @@ def _print_comparison(results: dict, html_path: Path, problems: list[str]) -> No
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # The evidence cache lives in .pytest_cache/d/model_audit: a second `make demo` reuses it.
     cmd = [sys.executable, "-m", "pytest", "example_audits", "--model-audit",
-           "--model-audit-report=model-audit-report", "-p", "no:cacheprovider", "-q"]
+           "--model-audit-report=model-audit-report", "-q"]
     print("$ " + " ".join(["python"] + cmd[1:]), flush=True)
     started = time.time()
     rc = subprocess.run(cmd, cwd=ROOT, env=env).returncode

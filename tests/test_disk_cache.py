@@ -232,22 +232,25 @@ def test_ctrl_c_during_a_write_leaves_no_entry_and_no_temp_file(tmp_path, monkey
 
 def test_ctrl_c_in_a_real_process_leaves_only_whole_entries(tmp_path):
     code = (
-        "import pathlib, numpy as np\n"
+        "import pathlib, signal, numpy as np\n"
+        # an xdist worker ignores SIGINT and its children inherit that: restore Python's Ctrl-C handler
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from pytest_modelaudit.core.disk_cache import DiskStore, encode\n"
         f"store = DiskStore(pathlib.Path({str(tmp_path)!r}))\n"
         "big = np.random.default_rng(0).random(1_000_000)\n"
         "print('ready', flush=True)\n"
-        "i = 0\n"
-        "while True:\n"
+        "for i in range(400):  # bounded: a run that misses the signal ends instead of filling the disk\n"
         "    store.write('k', f'{i:040x}', encode(f'key {i}', {'value': big + i}))\n"
-        "    i += 1\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout.readline().strip() == b"ready"
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert b"KeyboardInterrupt" in err
+    try:
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert b"KeyboardInterrupt" in err, err.decode(errors="replace")
     whole = sorted((tmp_path / "v1" / "k").glob("*.entry"))
     assert whole  # entries were being written when the interrupt came
     for path in whole:  # every entry under its name is complete and verifies
