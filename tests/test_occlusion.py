@@ -102,7 +102,7 @@ def test_occlusion_on_square(audit, setup):
 ''')
     result = pytester.runpytest("--model-audit")
     result.assert_outcomes(failed=1)  # 56% of the occlusion mass falls just outside the square
-    result.stdout.fnmatch_lines(["*FAIL: occlusion mass share on region 'background' for 'square' is at most 0.30"])
+    result.stdout.fnmatch_lines(["*FAIL: Occlusion mass share on region 'background' for 'square' is at most 0.30"])
     data = json.loads((pytester.path / "model-audit-report" / "results.json").read_text())
     passed, failed = data["audits"][0]["checks"]
     assert passed["status"] == "PASS" and failed["status"] == "FAIL"

@@ -22,7 +22,7 @@ MIN_USABLE_FRACTION = 0.5
 # Removal evidence says nothing when the model does not predict the target to begin with.
 MIN_BASE_PROB = 0.5
 # How claims name each heatmap method.
-METHOD_LABELS = {"integrated_gradients": "Integrated Gradients", "smoothgrad": "SmoothGrad",
+METHOD_LABELS = {"occlusion": "Occlusion", "integrated_gradients": "Integrated Gradients", "smoothgrad": "SmoothGrad",
                  "saliency": "Saliency (vanilla gradients)", "gradient_x_input": "Gradient × Input",
                  "gradcam++": "Grad-CAM++", "layercam": "LayerCAM"}
 # What a failed honesty check does to the audits that relied on the method.
