@@ -84,13 +84,7 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(
             f"--model-audit-inconclusive / model_audit_inconclusive must be one of {', '.join(INCONCLUSIVE_POLICIES)}, got {inconclusive!r}"
         )
-    concepts = config.getoption("model_audit_concepts") or config.getini("model_audit_concepts") or None
-    concepts_dir = None
-    if concepts:
-        concepts_dir = Path(concepts)
-        if not concepts_dir.is_absolute():
-            base = config.invocation_params.dir if config.getoption("model_audit_concepts") else config.rootpath
-            concepts_dir = Path(base) / concepts_dir
+    concepts_dir = path_option(config, "model_audit_concepts")
     prefix = (config.getini("model_audit_random_prefix") or "random500_").strip()
     honesty = (config.getoption("model_audit_honesty") or config.getini("model_audit_honesty") or "inconclusive").strip()
     if honesty not in HONESTY_POLICIES:
@@ -104,6 +98,16 @@ def resolve(config: pytest.Config) -> Settings:
                     **_cache_options(config, bool(enabled)))
 
 
+def path_option(config: pytest.Config, name: str) -> Path | None:
+    """A folder option: the command line's relative to where pytest was invoked, the ini twin's to the rootdir."""
+    cli = config.getoption(name)
+    raw = cli or config.getini(name) or None
+    if not raw:
+        return None
+    base = config.invocation_params.dir if cli else config.rootpath
+    return (Path(base) / Path(raw).expanduser()).resolve()
+
+
 def _cache_options(config: pytest.Config, enabled: bool) -> dict[str, Any]:
     """--model-audit-cache-dir / --model-audit-no-cache and ini twins; default: model_audit/ in pytest's cache."""
     if not enabled:
@@ -112,10 +116,9 @@ def _cache_options(config: pytest.Config, enabled: bool) -> dict[str, Any]:
         return {"cache_note": "--model-audit-no-cache"}
     if not _bool(config.getini("model_audit_cache")):
         return {"cache_note": "ini model_audit_cache = false"}
-    raw = config.getoption("model_audit_cache_dir") or config.getini("model_audit_cache_dir") or None
-    if raw:
-        base = config.invocation_params.dir if config.getoption("model_audit_cache_dir") else config.rootpath
-        return {"cache_dir": (Path(base) / Path(raw).expanduser()).resolve()}
+    folder = path_option(config, "model_audit_cache_dir")
+    if folder is not None:
+        return {"cache_dir": folder}
     cache = getattr(config, "cache", None)
     if cache is None:
         return {"cache_note": "pytest's cacheprovider is disabled; set --model-audit-cache-dir"}
@@ -127,13 +130,7 @@ def _cache_options(config: pytest.Config, enabled: bool) -> dict[str, Any]:
 
 def _baseline_options(config: pytest.Config, enabled: bool) -> dict[str, Any]:
     """--model-audit-baseline-dir and friends; updating is refused on CI unless explicitly allowed."""
-    raw = config.getoption("model_audit_baseline_dir") or config.getini("model_audit_baseline_dir") or None
-    folder = None
-    if raw:
-        folder = Path(raw)
-        if not folder.is_absolute():
-            base = config.invocation_params.dir if config.getoption("model_audit_baseline_dir") else config.rootpath
-            folder = (Path(base) / folder).resolve()
+    folder = path_option(config, "model_audit_baseline_dir")
     flags = {}
     for name in ("update_baselines", "allow_ci_update", "prune_baselines"):
         flags[name] = bool(config.getoption(f"model_audit_{name}")) or _bool(config.getini(f"model_audit_{name}"))
