@@ -273,13 +273,12 @@ class HeatmapAudit(StableMixin):
 
         own = "gradcam" if self.result.method == "Grad-CAM" else self.result.method
         evidence.companions = companion_maps(self.adapter, self.result)
-        known = evidence.honesty.curves if evidence.honesty is not None else None
-        todo = {k: v for k, v in evidence.companions.items() if not (k == own and known is not None)}
-        if own not in evidence.companions and known is None:
+        audited = evidence.honesty.curves if evidence.honesty is not None else None
+        todo = {k: v for k, v in evidence.companions.items() if k != own}
+        if audited is None:
             todo[own] = self.result.maps
-        curves = {own: known} if known is not None else {}
-        curves.update(companion_curves(self.adapter, self.result, todo, seed=self.audit.settings.seed))
-        evidence.companion_curves = curves
+        curves = companion_curves(self.adapter, self.result, todo, seed=self.audit.settings.seed)
+        evidence.companion_curves = {own: audited, **curves} if audited is not None else curves
 
     def expect_share(self, region: Any, *, at_most: float | None = None, at_least: float | None = None,
                      region_name: str = "region") -> Check:
