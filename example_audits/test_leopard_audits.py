@@ -25,9 +25,11 @@ evidence in the report. The causal (ablation) audits are "critical": they measur
 model does when the region changes. Grad-CAM only says where the gradient-weighted evidence
 lies, so its audits are "major".
 
-Ablation fills: the tool tries a flat mean fill, a blur of the image itself, the same region
-from another image of the set, and the sand images we pass (``fill_images``); the verdict uses
-the fill least favourable to the claim and the report says whether the verdict hinges on it.
+Ablation fills: the tool tries a flat mean fill, a blur of the image itself, other images' content
+outside their own region, and the sand images we pass (``fill_images``). A fill counts only if it
+removed what it replaced (on a uniform snow background only the sand does, so without it the snow
+audit would be INCONCLUSIVE); the verdict uses the counted fill least favourable to the claim and
+the report says whether the verdict hinges on it.
 """
 
 from __future__ import annotations

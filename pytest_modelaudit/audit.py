@@ -292,15 +292,18 @@ class HeatmapAudit(StableMixin):
 
     def _expect(self, metric: str, region: Any, at_most: float | None, at_least: float | None, region_name: str) -> Check:
         from .core.checks import share_check
+        from .core.faithfulness import score_response
 
         policy = self.audit.settings.honesty
         n = len(self.result.maps)
         checked = policy != "off" and n > 0
+        response = score_response(self.adapter, self.result.inputs.images, self.result.target,
+                                  seed=self.audit.settings.seed) if n else None
         check = share_check(self.result, region, at_most=at_most, at_least=at_least, region_name=region_name,
                             metric=metric, images=self._images, model=self.adapter,
                             honesty=self.honesty() if checked else None,
                             noisy_maps=self._noisy_maps() if checked else None,
-                            honesty_policy=policy)
+                            honesty_policy=policy, response=response)
         if n:
             self._attach_companions(check.evidence)
         return self.audit.conclude(check)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .core.checks import AblationEvidence, HeatmapEvidence
+from .core.checks import SATURATED_PROB, AblationEvidence, HeatmapEvidence
 from .core.tcav_checks import TCAVEvidence
 from .core.verdicts import WORST_FIRST, Check, Status
 from .thumbnails import image_uri, mask_uri
@@ -137,16 +137,23 @@ def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> d
     k = ev.decisive if ev.decisive is not None else 0
     per_image = {"prob_drop": r.prob_drop, "logit_drop": r.logit_drop, "region_only_prob": r.region_only_prob}[ev.metric]
     order = _telling(per_image[k], upper_only) if r.fills and len(r.base_prob) else []
+
+    def show(a: np.ndarray) -> str | None:
+        shown = adapter.to_display(a) if adapter is not None else None
+        return image_uri(shown) if shown is not None else None
+
+    removals = r.only_removal if ev.region_only else r.removal
     images = []
     for i in order:
         fills = {}
         for j, f in enumerate(r.fills):
-            shown = adapter.to_display(r.ablated(j, i)) if adapter is not None else None
             fills[f.name] = {
                 "logit_drop": _num(r.logit_drop[j, i]),
                 "prob_drop": _num(r.prob_drop[j, i]),
                 "region_only_prob": _num(r.region_only_prob[j, i]),
-                "ablated": image_uri(shown) if shown is not None else None,
+                "removal": _num(removals[j].per_image[i]) if j < len(removals) else None,
+                "ablated": show(r.ablated(j, i)),
+                "kept": show(r.kept(j, i)) if r.only_fills else None,
             }
         images.append({
             "name": r.inputs.names[i],
@@ -157,19 +164,32 @@ def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> d
             "fills": fills,
         })
     valid = r.valid
+
+    def mean(a: np.ndarray) -> float | None:
+        return _num(a[valid].mean()) if valid.any() else None
+
+    fill_rows = []
+    for j, f in enumerate(r.fills):
+        row: dict[str, Any] = {
+            "name": f.name, "description": f.description,
+            "mean_logit_drop": mean(r.logit_drop[j]), "mean_prob_drop": mean(r.prob_drop[j]),
+            "mean_region_only_prob": mean(r.region_only_prob[j]),
+            "mean_margin_drop": mean(r.margin_drop[j]) if r.ablated_margin.size else None,
+        }
+        if j < len(removals):
+            row.update(removal=_num(removals[j].ratio), admissible=bool(removals[j].admissible),
+                       not_counted=removals[j].reason or None)
+        fill_rows.append(row)
     return {
         "type": "ablation",
         "target": r.target_name,
         "region_name": ev.region_name,
-        "fills": [
-            {"name": f.name, "description": f.description,
-             "mean_logit_drop": _num(r.logit_drop[j][valid].mean()) if valid.any() else None,
-             "mean_prob_drop": _num(r.prob_drop[j][valid].mean()) if valid.any() else None,
-             "mean_region_only_prob": _num(r.region_only_prob[j][valid].mean()) if valid.any() else None}
-            for j, f in enumerate(r.fills)
-        ],
+        "scored": "region_only" if ev.region_only else "region_replaced",
+        "fills": fill_rows,
         "decisive_fill": r.fills[ev.decisive].name if ev.decisive is not None else None,
         "hinges_on_fill": bool(ev.hinges_on_fill),
+        "base_prob_mean": mean(r.base_prob),
+        "saturated": bool(valid.any() and float(r.base_prob[valid].mean()) >= SATURATED_PROB),
         "notes": list(r.notes),
         "input_size": list(r.inputs.images.shape[1:3]),
         "images": images,

@@ -23,28 +23,46 @@ def test_removing_the_square_drops_the_logit_removing_background_does_not(square
 
 def test_checks_on_ablation(square_net, squares):
     imgs, masks = squares
-    res = region_ablation(square_net, imgs, "square", masks, fills=["mean", "shuffle"])
+    res = region_ablation(square_net, imgs, "square", masks, fills=["mean", "shuffle", 0.0])
+    assert res.admissible() == [True, True, True]  # every fill removed the bright square
     assert drop_check(res, at_least=0.9, region_name="square").status is Status.PASS
     assert drop_check(res, at_most=0.1, region_name="square").status is Status.FAIL
     assert drop_check(res, at_least=7.0, score="logit").status is Status.PASS
-    assert region_only_check(res, at_least=0.99).status is Status.PASS
-    bg = region_ablation(square_net, imgs, "square", 1 - masks, fills=["mean", "blur"])
+    # keeping only the square: the uniform 0.2 background is removed only by the black fill (the set's mean is
+    # 0.24, and no other image has content outside its own region there); that fill decides
+    assert res.admissible(only=True) == [False, False, True]
+    check = region_only_check(res, at_least=0.99)
+    assert check.status is Status.PASS and check.evidence.decisive == 2
+    bg = region_ablation(square_net, imgs, "square", 1 - masks, fills=["mean", "blur", 0.6])
+    assert bg.admissible() == [False, False, True]
     check = drop_check(bg, at_most=0.05, region_name="background")
     assert check.status is Status.PASS and check.measured == pytest.approx(0.0, abs=1e-4)
+    assert "not counted" in check.detail
 
 
-def test_verdict_uses_the_fill_that_moves_the_score_most(square_net, squares):
+def _dot(x, m):
+    """Removes the square but leaves one bright 2x2 dot, aligned on the pooling grid, in its top-left corner."""
+    out = np.full_like(x, 0.2)
+    for i in range(len(x)):
+        r, c = np.argwhere(m[i] > 0.5).min(axis=0)
+        out[i, r : r + 2, c : c + 2] = 1.0
+    return out
+
+
+def test_verdict_uses_the_admissible_fill_least_favourable_to_the_claim(square_net, squares):
     imgs, masks = squares
-    # a bright fill (1.0) re-creates the square: no drop; a dark fill removes it: full drop
-    res = region_ablation(square_net, imgs, "square", masks, fills=[1.0, 0.0])
+    # a bright fill (1.0) re-creates the square, so it did not remove it: shown, never counted
+    res = region_ablation(square_net, imgs, "square", masks, fills=[1.0, 0.0, _dot])
     np.testing.assert_allclose(res.logit_drop[0], 0.0, atol=1e-4)
     np.testing.assert_allclose(res.logit_drop[1], 7.5, atol=1e-4)
+    np.testing.assert_allclose(res.logit_drop[2], 7.5 - 200 * 0.6 / 64, atol=1e-4)  # one pooled cell left
+    assert res.admissible() == [False, True, True]
     check = drop_check(res, at_most=0.2, region_name="square")
-    assert check.status is Status.FAIL and check.evidence.decisive == 1 and check.evidence.hinges_on_fill
-    assert "hinges on the fill" in check.detail
-    # for a lower bound the least favourable fill is the one that moves it least
-    check = drop_check(res, at_least=0.5, region_name="square")
-    assert check.status is Status.FAIL and check.evidence.decisive == 0
+    assert check.status is Status.FAIL and check.evidence.decisive == 1 and not check.evidence.hinges_on_fill
+    # for a lower bound the least favourable counted fill is the one that moves it least: the dot
+    check = drop_check(res, at_least=7.0, score="logit", region_name="square")
+    assert check.status is Status.FAIL and check.evidence.decisive == 2 and check.evidence.hinges_on_fill
+    assert "hinges on the fill" in check.detail and "'1' " not in check.detail
 
 
 def test_fills_in_model_input_space(square_net, squares):
@@ -55,6 +73,8 @@ def test_fills_in_model_input_space(square_net, squares):
     assert res.fills[1].content.shape == x.shape and res.fills[1].content[0].std() < x[0].std()
     shuffled = res.fills[2].content
     assert not any(np.array_equal(shuffled[i], x[i]) for i in range(4))  # never the image itself
+    # donors give only what lies outside their own square: the hole gets background, never another square
+    assert np.allclose(shuffled[masks > 0.5], x[0, 0, 0], atol=1e-6)
     assert (res.fills[3].content == 0.5).all()
 
 

@@ -265,7 +265,9 @@ def test_cards_show_checks_evidence_and_messages(html):
     assert "p 0.98 · drop 0.60" in ablation
 
     robust = card(html, "test_snow_ablation[robust-3]")
-    assert "The verdict is the same with every fill tried" in robust
+    assert "The verdict is the same with every counted fill" in robust
+    # a fill that did not remove the region is shown, marked and not counted, with the reason
+    assert "chip-not-counted" in robust and "Not counted: changed it by only 0.54x" in robust
 
 
 def test_inconclusive_and_error_are_shown_apart(html):

@@ -11,17 +11,22 @@ from .adapter import ModelAdapter
 from .disk_cache import cached, model_identity
 from .fills import Fill, make_fills
 from .inputs import Inputs, prepare, prepare_region
+from .removal import Removal, assess_removal
+
+# A fill that had content for less than this share of the region (shuffle donors' own outside) cannot remove it.
+MIN_COVERAGE = 0.9
 
 
 @dataclass
 class AblationResult:
-    """Scores with the region replaced (and with only the region kept), for every fill."""
+    """Scores with the region replaced (and with only the region kept), for every fill, and whether each fill
+    really removed what it replaced (the region, or everything else)."""
 
     target: int
     target_name: str
     inputs: Inputs
     region: np.ndarray  # [N, H, W] at model size
-    fills: list[Fill]
+    fills: list[Fill]  # content for the region (region replaced)
     base_logit: np.ndarray  # [N]
     base_prob: np.ndarray  # [N]
     ablated_logit: np.ndarray  # [K, N]
@@ -29,6 +34,12 @@ class AblationResult:
     region_only_logit: np.ndarray  # [K, N]
     region_only_prob: np.ndarray  # [K, N]
     x_model: np.ndarray  # [N, H, W, C] model-input space
+    only_fills: list[Fill] = field(default_factory=list)  # content for everything else (region only), same names
+    removal: list[Removal] = field(default_factory=list)  # per fill: did it remove the region?
+    only_removal: list[Removal] = field(default_factory=list)  # per fill: did it remove everything else?
+    base_margin: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [N] target logit - best other logit
+    ablated_margin: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [K, N]
+    region_only_margin: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [K, N]
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -48,10 +59,45 @@ class AblationResult:
     def prob_drop(self) -> np.ndarray:
         return self.base_prob[None] - self.ablated_prob
 
+    @property
+    def margin_drop(self) -> np.ndarray:
+        """Loss of the target's logit margin over the best other class when the region is replaced [K, N]."""
+        return self.base_margin[None] - self.ablated_margin
+
+    def admissible(self, only: bool = False) -> list[bool]:
+        """Per fill: may it back a verdict (it removed what it replaced)?"""
+        return [r.admissible for r in (self.only_removal if only else self.removal)]
+
     def ablated(self, k: int, i: int) -> np.ndarray:
-        """Image i with its region replaced by fill k, in model-input space."""
+        """Image i with its region replaced by fill k, in model-input space (the composite that was scored)."""
         m = self.region[i][..., None]
         return self.x_model[i] * (1 - m) + self.fills[k].content[i] * m
+
+    def kept(self, k: int, i: int) -> np.ndarray:
+        """Image i with only its region kept, everything else replaced by fill k (the composite that was scored)."""
+        m = self.region[i][..., None]
+        return self.x_model[i] * m + self.only_fills[k].content[i] * (1 - m)
+
+
+def _judge(x: np.ndarray, fills: list[Fill], masks: np.ndarray, seed: int) -> list[Removal]:
+    """Removal of each fill over `masks`; a fill that had content for too little of the region cannot count."""
+    out = []
+    for f in fills:
+        r = assess_removal(x, f.content, masks, seed=seed)
+        if f.coverage < MIN_COVERAGE:
+            r = Removal(r.ratio, r.per_image, False,
+                        f"other images have content outside their own region for only {f.coverage:.0%} of it "
+                        f"(needs {MIN_COVERAGE:.0%})")
+        out.append(r)
+    return out
+
+
+def _margin(logits: np.ndarray, idx: int) -> np.ndarray:
+    """Target logit minus the largest other logit, along the last axis."""
+    if logits.shape[-1] < 2:
+        return logits[..., idx]
+    others = np.delete(logits, idx, axis=-1)
+    return logits[..., idx] - others.max(axis=-1)
 
 
 def _mix_function(adapter: ModelAdapter) -> Any:
@@ -80,8 +126,8 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
     idx = adapter.class_index(target)
     x = adapter.preprocess(inputs.images)
     fill_x = None if fill_images is None else adapter.preprocess(prepare(adapter, fill_images).images)
-    rng = np.random.default_rng(seed)
-    fill_list, notes = make_fills(fills, x, m, fill_images=fill_x, rng=rng)
+    fill_list, notes = make_fills(fills, x, m, fill_images=fill_x, rng=np.random.default_rng(seed))
+    only_list, _ = make_fills(fills, x, 1.0 - m, fill_images=fill_x, rng=np.random.default_rng(seed))
     n, k = len(x), len(fill_list)
 
     def compute() -> dict[str, np.ndarray]:
@@ -95,7 +141,7 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
             kk = np.array([j[0] for j in chunk])
             ii = np.array([j[1] for j in chunk])
             only = np.array([j[2] for j in chunk])
-            fb = np.stack([fill_list[a].content[b] for a, b in zip(kk, ii)])
+            fb = np.stack([(only_list if o else fill_list)[a].content[b] for a, b, o in zip(kk, ii, only)])
             mb = m[ii][..., None]
             mb = np.where(only[:, None, None, None], 1.0 - mb, mb).astype(np.float32)
             lg = np.asarray(mix(tf.constant(x[ii]), tf.constant(fb), tf.constant(mb)))
@@ -103,7 +149,8 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
         return {"base": base, "out": out}
 
     # keyed by the fills' content (seeded shuffles, user images, callables alike) and the region
-    got = cached("ablation", (model_identity(adapter), inputs.images, m, [f.content for f in fill_list]), compute)
+    got = cached("ablation", (model_identity(adapter), inputs.images, m, [f.content for f in fill_list],
+                              [f.content for f in only_list]), compute)
     base, out = got["base"], got["out"]
     probs = adapter.probabilities(out.reshape(-1, out.shape[-1])).reshape(out.shape) if out.size else out
     base_prob = adapter.probabilities(base) if n else np.zeros((0, adapter.num_classes))
@@ -112,5 +159,8 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
         base_logit=base[:, idx], base_prob=base_prob[:, idx],
         ablated_logit=out[0, :, :, idx], ablated_prob=probs[0, :, :, idx],
         region_only_logit=out[1, :, :, idx], region_only_prob=probs[1, :, :, idx],
-        x_model=x, notes=notes,
+        x_model=x, only_fills=only_list,
+        removal=_judge(x, fill_list, m, seed), only_removal=_judge(x, only_list, 1.0 - m, seed),
+        base_margin=_margin(base, idx), ablated_margin=_margin(out[0], idx), region_only_margin=_margin(out[1], idx),
+        notes=notes,
     )

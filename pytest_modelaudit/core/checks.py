@@ -8,6 +8,7 @@ import numpy as np
 
 from .ablation import AblationResult
 from .errors import ModelAuditError
+from .faithfulness import Response
 from .gradcam import GradCAMResult
 from .honesty import Honesty
 from .inputs import prepare_region
@@ -52,6 +53,7 @@ class AblationEvidence:
     per_fill: list[float]
     decisive: int | None
     hinges_on_fill: bool
+    region_only: bool = False  # the check kept only the region (its fills replaced everything else)
 
 
 def _fmt(v: float) -> str:
@@ -61,9 +63,11 @@ def _fmt(v: float) -> str:
 def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region: Any, *, at_most: float | None = None,
                 at_least: float | None = None, region_name: str = "region", metric: str = "share", images: Any = None,
                 model: Any = None, honesty: Honesty | None = None, noisy_maps: list[np.ndarray] | None = None,
-                honesty_policy: str = "inconclusive") -> Check:
+                honesty_policy: str = "inconclusive", response: Response | None = None) -> Check:
     """Mean share (or lift) of positive heatmap mass in the region, over usable maps.
 
+    With `response`, a target score that does not respond to the image (every pixel removed and the probability
+    barely moves) turns a PASS into INCONCLUSIVE whatever the honesty policy: such a map could not have failed.
     With `honesty`, a failed honesty check of the method makes the check INCONCLUSIVE (policy 'inconclusive');
     with `noisy_maps` (the maps of noisy copies of the images), a metric whose spread under noise straddles
     the threshold makes it INCONCLUSIVE ("unstable").
@@ -103,6 +107,8 @@ def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region
         reason = (f"only {usable} of {n} images have a usable heatmap and region "
                   f"({int(rs.degenerate.sum())} all-zero maps, {int(rs.empty_region.sum())} empty regions)")
     measured = float(np.nanmean(values)) if usable and reason is None else None
+    if measured is not None and response is not None and not response.responds and threshold.holds(measured):
+        reason, measured = response.why_not(result.target_name), None  # a pass that could not have failed
     stability = None
     if measured is not None and noisy_maps:
         stability = region_metric_stability(measured, noisy_maps, m, metric)
@@ -126,6 +132,8 @@ def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region
                   f"{result.inputs.names[worst]} = {_fmt(values[worst])}")
         if n - usable:
             detail += f"; {n - usable} image(s) excluded (all-zero map or empty region)"
+        if response is not None and not response.responds:
+            detail += f"; note: {response.why_not(result.target_name)}"
     return decide(metric, claim, threshold, measured, metrics, reason=reason, detail=detail, evidence=evidence, model=model)
 
 
@@ -139,11 +147,27 @@ def _decisive_fill(values: list[float], threshold: Threshold) -> int:
     return int(np.argmin([margin(v) for v in values]))
 
 
+# A base probability above this is saturated: a small probability drop can hide a large loss of logit margin.
+SATURATED_PROB = 0.99
+
+
+def _no_admissible(result: AblationResult, only: bool, region_name: str) -> str:
+    """Why no fill can back the verdict, and what would decide it."""
+    removals = result.only_removal if only else result.removal
+    what = f"everything but region '{region_name}'" if only else f"region '{region_name}'"
+    tried = "; ".join(f"fill '{f.name}' {r.reason}" for f, r in zip(result.fills, removals))
+    supply = ("give fill_images= with content the model has seen that does not hold the region's content (e.g. "
+              "other backgrounds where the region is a background)")
+    return f"no fill removed {what}, so the check could not have failed ({tried}); {supply}"
+
+
 def _ablation_check(result: AblationResult, kind: str, metric: str, claim: str, per_image: np.ndarray,
-                    threshold: Threshold, region_name: str, model: Any) -> Check:
+                    threshold: Threshold, region_name: str, model: Any, only: bool = False) -> Check:
+    """Decide on the fills that removed what they replaced, with the one least favourable to the claim."""
     n = len(result.base_prob)
     valid = result.valid
     usable = int(valid.sum())
+    admissible = result.admissible(only) if result.fills else []
     reason = None
     if n == 0:
         reason = f"no images to audit ({'; '.join(result.inputs.notes) or result.inputs.source})"
@@ -154,24 +178,39 @@ def _ablation_check(result: AblationResult, kind: str, metric: str, claim: str, 
     elif float(result.base_prob[valid].mean()) < MIN_BASE_PROB:
         reason = (f"the model does not predict '{result.target_name}' on these images to begin with (mean "
                   f"P = {result.base_prob[valid].mean():.3f} < {MIN_BASE_PROB}), so removing a region can say nothing")
+    elif not any(admissible):
+        reason = _no_admissible(result, only, region_name)
     per_fill = [float(per_image[k][valid].mean()) for k in range(len(result.fills))] if usable and result.fills else []
-    decisive = _decisive_fill(per_fill, threshold) if per_fill else None
-    verdicts = {threshold.holds(v) for v in per_fill}
+    counted = [k for k, ok in enumerate(admissible) if ok and k < len(per_fill)]
+    decisive = counted[_decisive_fill([per_fill[k] for k in counted], threshold)] if counted else None
+    verdicts = {threshold.holds(per_fill[k]) for k in counted}
     metrics: dict[str, float] = {"images": float(n), "excluded_images": float(n - usable)}
     metrics["base_prob"] = float(result.base_prob.mean()) if n else float("nan")
-    for f, v in zip(result.fills, per_fill):
+    removals = result.only_removal if only else result.removal
+    for f, v, r in zip(result.fills, per_fill, removals):
         metrics[f"{metric}[{f.name}]"] = v
-    evidence = AblationEvidence(result, region_name, kind, metric, per_fill, decisive, len(verdicts) > 1)
+        metrics[f"removal[{f.name}]"] = r.ratio
+    margins = result.region_only_margin if only else result.ablated_margin
+    if usable and len(margins):
+        for f, k in zip(result.fills, range(len(result.fills))):
+            metrics[f"margin_drop[{f.name}]"] = float((result.base_margin - margins[k])[valid].mean())
+    evidence = AblationEvidence(result, region_name, kind, metric, per_fill, decisive, len(verdicts) > 1, only)
     measured = per_fill[decisive] if decisive is not None and reason is None else None
     detail = ""
     if measured is not None:
         fname = result.fills[decisive].name
         metrics[metric] = measured
-        others = ", ".join(f"{f.name} {_fmt(v)}" for f, v in zip(result.fills, per_fill))
-        detail = (f"mean over {usable} image(s) with fill '{fname}', the fill least favourable to the claim "
-                  f"(all fills: {others})")
+        others = ", ".join(f"{f.name} {_fmt(v)}" + ("" if ok else " (did not remove: not counted)")
+                           for f, v, ok in zip(result.fills, per_fill, admissible))
+        detail = (f"mean over {usable} image(s) with fill '{fname}', the admissible fill least favourable to the "
+                  f"claim (all fills: {others})")
         if len(verdicts) > 1:
             detail += "; the verdict hinges on the fill"
+        base = float(result.base_prob[valid].mean())
+        if base >= SATURATED_PROB and metric == "prob_drop":
+            md = metrics.get(f"margin_drop[{fname}]", float("nan"))
+            detail += (f"; the base probability is saturated (mean P {base:.3f}), so a probability drop hides the "
+                       f"loss of logit margin: margin over the best other class drops by {md:.2f} with '{fname}'")
     return decide(kind, claim, threshold, measured, metrics, reason=reason, detail=detail, evidence=evidence, model=model)
 
 
@@ -194,7 +233,7 @@ def region_only_check(result: AblationResult, *, at_most: float | None = None, a
     threshold = Threshold.of("region_only_prob", at_most, at_least)
     claim = f"With only region '{region_name}' kept, the probability of '{result.target_name}' is {threshold.words()}"
     return _ablation_check(result, "region_only", "region_only_prob", claim, result.region_only_prob, threshold,
-                           region_name, model)
+                           region_name, model, only=True)
 
 
 __all__ = ["share_check", "drop_check", "region_only_check", "HeatmapEvidence", "AblationEvidence", "Status"]

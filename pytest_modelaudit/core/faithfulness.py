@@ -100,3 +100,46 @@ def deletion_insertion(adapter: ModelAdapter, images01: np.ndarray, maps: np.nda
              steps, tuple(fills), seed)
     got = cached("deletion_insertion", parts, compute)
     return Curves(fractions, tuple(fills), got["deletion"], got["insertion"], n)
+
+
+# Removing every pixel must move the target's probability by at least this under some fill, or the score
+# does not respond to the image and no heatmap of it can back a verdict (the same bound the curves use).
+MIN_RESPONSE = 0.1
+
+
+@dataclass(frozen=True)
+class Response:
+    """How much the target's mean probability moves when every pixel is removed, per fill."""
+
+    before: float
+    after: dict[str, float]
+
+    @property
+    def largest(self) -> float:
+        return max((abs(self.before - v) for v in self.after.values()), default=0.0)
+
+    @property
+    def responds(self) -> bool:
+        return self.largest >= MIN_RESPONSE
+
+    def why_not(self, target_name: str) -> str:
+        after = ", ".join(f"{k} {v:.3f}" for k, v in self.after.items())
+        return (f"the score of '{target_name}' does not respond to the image: its mean probability is "
+                f"{self.before:.3f} and stays within {MIN_RESPONSE:g} of it with every pixel removed ({after}), so no "
+                "map of it can show where the evidence is; check the model's head and input range")
+
+
+def score_response(adapter: ModelAdapter, images01: np.ndarray, target: int, *, fills: Sequence[str] = FILLS,
+                   seed: int = 0) -> Response:
+    """The target's mean probability on the images and with every pixel removed by each fill (one batched pass)."""
+    n, h, w = len(images01), *adapter.input_shape[:2]
+    if n == 0:
+        return Response(float("nan"), {})
+    x = adapter.preprocess(images01)
+    black = adapter.preprocess(np.zeros_like(images01))
+    specs = [(lambda x_, m_: black) if f == "black" else f for f in fills]
+    fill_list, _ = make_fills(specs, x, np.ones((n, h, w), np.float32), fill_images=None,
+                              rng=np.random.default_rng(seed))
+    batch = np.concatenate([x] + [np.asarray(f.content, np.float32) for f in fill_list])
+    probs = adapter.probabilities(adapter.logits(batch, preprocessed=True))[:, target].reshape(len(fill_list) + 1, n)
+    return Response(float(probs[0].mean()), {f: float(p.mean()) for f, p in zip(fills, probs[1:])})

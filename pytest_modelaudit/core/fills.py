@@ -20,6 +20,7 @@ class Fill:
     name: str
     description: str
     content: np.ndarray
+    coverage: float = 1.0  # share of the region this fill had content for (shuffle: donors' own outside)
 
 
 def blur_sigma(size: tuple[int, int]) -> float:
@@ -74,9 +75,9 @@ def make_fills(specs: Sequence[Any] | None, x: np.ndarray, masks: np.ndarray, *,
                 if n < 2:
                     notes.append("fill 'shuffle' skipped: it needs at least two images")
                     continue
-                perm = _derangement(n, rng)
-                fills.append(Fill("shuffle", "the same region taken from another image of the set (in distribution)",
-                                  x[perm]))
+                content, coverage = donor_content(x, masks, rng)
+                fills.append(Fill("shuffle", "content of other images of the set at the same place, taken only "
+                                  "where it lies outside the donor's own region (in distribution)", content, coverage))
             else:  # images
                 if fill_images is None or not len(fill_images):
                     raise ModelAuditError("fill 'images' needs fill_images=... (a folder, an ImageSet or an array of images).")
@@ -101,11 +102,29 @@ def make_fills(specs: Sequence[Any] | None, x: np.ndarray, masks: np.ndarray, *,
     return fills, notes
 
 
-def _derangement(n: int, rng: np.random.Generator) -> np.ndarray:
-    """A seeded permutation with no fixed point: every image gets another image's content."""
-    shift = int(rng.integers(1, n))
-    order = rng.permutation(n)
-    perm = np.empty(n, int)
-    perm[order] = order[(np.arange(n) + shift) % n]
-    return perm
+MAX_DONORS = 8  # other images tried, in a seeded order, for each image's region
+
+
+def donor_content(x: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Per image, content from other images at the same place, only where it lies outside the donor's own
+    region (a donor's background fills a removed object; never another object of the set). Pixels no donor
+    can give take the mean of what donors gave. Returns the content and the region share donors covered."""
+    n = len(x)
+    outside = masks < 0.5
+    given = x[outside] if outside.any() else x.reshape(-1, x.shape[-1])
+    mean = given.reshape(-1, x.shape[-1]).mean(axis=0).astype(np.float32)
+    content = np.empty_like(x, dtype=np.float32)
+    covered_mass = total_mass = 0.0
+    for i in range(n):
+        donors = np.delete(np.arange(n), i)[rng.permutation(n - 1)][:MAX_DONORS]
+        out = np.broadcast_to(mean, x.shape[1:]).copy()
+        covered = np.zeros(x.shape[1:3], bool)
+        for j in donors:
+            take = outside[j] & ~covered
+            out[take] = x[j][take]
+            covered |= take
+        content[i] = out
+        covered_mass += float((masks[i] * covered).sum())
+        total_mass += float(masks[i].sum())
+    return content, (covered_mass / total_mass if total_mass > 0 else 0.0)
 

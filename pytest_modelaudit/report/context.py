@@ -206,21 +206,30 @@ def _ablation_view(ev: dict, budget: ImageBudget, status: str) -> dict:
             "mean_logit_drop": fmt_num(f.get("mean_logit_drop")),
             "mean_prob_drop": fmt_num(f.get("mean_prob_drop")),
             "mean_region_only_prob": fmt_num(f.get("mean_region_only_prob")),
+            "mean_margin_drop": fmt_num(f.get("mean_margin_drop")),
+            "removal": fmt_num(f.get("removal")),
+            "admissible": f.get("admissible") if isinstance(f.get("admissible"), bool) else None,
+            "not_counted": _s(f.get("not_counted")),
             "decisive": _s(f.get("name")) == decisive and bool(decisive),
         })
     hinges = ev.get("hinges_on_fill")
+    region_only = ev.get("scored") == "region_only"
     facts = [
         ("Target class", _quote(ev.get("target"))),
         ("Region", _quote(ev.get("region_name"))),
         ("Input size", fmt_shape(ev.get("input_size"))),
-        ("Decisive fill", decisive or DASH),
+        ("Scored", "only the region kept, everything else replaced" if region_only else "the region replaced"),
+        ("Decisive fill", decisive or "none: no fill removed what it replaced"),
     ]
+    if ev.get("saturated") is True:
+        facts.append(("Base probability", f"{fmt_num(ev.get('base_prob_mean'))}: saturated, so read the logit-margin "
+                                          "drop beside the probability drop"))
     items = []
     omitted = False
     for raw in _l(ev.get("images"))[:MAX_IMAGES]:
         img = _d(raw)
         img_fills = _d(img.get("fills"))
-        dec = _d(img_fills.get(decisive))
+        dec = _d(img_fills.get(decisive or (fills[0]["name"] if fills else "")))
         item = {
             "name": _s(img.get("name"), "image"),
             "base_prob": fmt_num(img.get("base_prob")),
@@ -228,15 +237,16 @@ def _ablation_view(ev: dict, budget: ImageBudget, status: str) -> dict:
             "prob_drop": fmt_num(dec.get("prob_drop")),
             "logit_drop": fmt_num(dec.get("logit_drop")),
             "region_only_prob": fmt_num(dec.get("region_only_prob")),
-            "others": [(str(k), fmt_num(_d(v).get("prob_drop")))
+            "others": [(str(k), fmt_num(_d(v).get("region_only_prob" if region_only else "prob_drop")))
                        for k, v in img_fills.items() if k != decisive],
-            "outlined": None, "ablated": None, "error": None,
+            "outlined": None, "ablated": None, "kept": None, "error": None,
         }
         try:
             outlined = overlays.outlined_image(img.get("image"), img.get("mask"))
             ablated = overlays.thumbnail_uri(dec.get("ablated")) if dec.get("ablated") else None
-            if budget.fits(outlined, ablated):
-                item.update(outlined=outlined, ablated=ablated)
+            kept = overlays.thumbnail_uri(dec.get("kept")) if dec.get("kept") else None
+            if budget.fits(outlined, ablated, kept):
+                item.update(outlined=outlined, ablated=ablated, kept=kept)
             else:
                 omitted = True
         except Exception as exc:
@@ -254,6 +264,7 @@ def _ablation_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         "facts": facts,
         "fills": fills,
         "decisive_fill": decisive,
+        "region_only": region_only,
         "hinges_on_fill": hinges if isinstance(hinges, bool) else None,
         "notes": [_s(n) for n in _l(ev.get("notes")) if n],
         "figures": items,

@@ -1,0 +1,96 @@
+"""Did a fill remove the region? A fill may back a verdict only if its content there differs from the original
+by clearly more than the images of the set differ from one another there.
+
+The composite that is scored (the region replaced by the fill) and the original are compared at a coarse scale (a Gaussian blur of about 1/20 of the image side), so that pixel
+grain and misaligned fine texture (a leopard's spots) count as what they are, detail, and not as a change
+of content. Per image, the removal ratio is
+
+    d_i / s_i,   d_i = RMS over the region of (fill - original),
+                 s_i = median over other images j of RMS over the region of (x_j - x_i), where j's own
+                       region covers at least half of i's (so snow is compared with snow, a body with a body).
+
+Where no image of the set has such a partner (objects that never overlap), s_i is the median of the other
+images' s, or, if none has one, the set's overall coarse pixel spread. s_i never falls below a tenth of that
+spread, so a region that is identical in every image still needs a visible change. The fill "removed the
+region" when the median ratio is at least REMOVAL_MIN: the blur of a uniform region (ratio < 1), the set's
+own mean over a uniform region (about 0.7, the mean is closer to each sample than samples are to each other)
+and content shuffled among images that share it (about 1) do not; a real counterfactual (sand where the
+snow was) does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fills import gaussian_blur
+
+REMOVAL_MIN = 1.5  # median removal ratio a fill needs to count as having removed the region
+MAX_PARTNERS = 16  # other images compared with each image, for the set's own variation
+MIN_OVERLAP = 0.5  # a partner's region must cover this share of the image's region
+
+
+@dataclass(frozen=True)
+class Removal:
+    """How far a fill moved the region's content, relative to the set's own variation there."""
+
+    ratio: float  # median over images of d_i / s_i
+    per_image: np.ndarray  # [N]
+    admissible: bool
+    reason: str  # why not admissible ("" when it is)
+
+
+def coarse_sigma(size: tuple[int, int]) -> float:
+    return max(size) / 20.0
+
+
+def set_variation(xc: np.ndarray, masks: np.ndarray, *, seed: int = 0) -> np.ndarray:
+    """Per image, the median coarse RMS difference to other images of the set inside its region (NaN: no partner)."""
+    n = len(xc)
+    rng = np.random.default_rng(seed)
+    out = np.full(n, np.nan)
+    area = masks.reshape(n, -1).sum(axis=1)
+    for i in range(n):
+        others = np.delete(np.arange(n), i)
+        if len(others) > MAX_PARTNERS:
+            others = np.sort(rng.choice(others, MAX_PARTNERS, replace=False))
+        dists = []
+        for j in others:
+            ov = masks[i] * masks[j]
+            w = float(ov.sum())
+            if area[i] <= 0 or w < MIN_OVERLAP * area[i]:
+                continue
+            dists.append(np.sqrt(float((ov[..., None] * (xc[j] - xc[i]) ** 2).sum()) / (w * xc.shape[-1])))
+        if dists:
+            out[i] = float(np.median(dists))
+    return out
+
+
+def assess_removal(x: np.ndarray, fill: np.ndarray, masks: np.ndarray, *, seed: int = 0) -> Removal:
+    """Removal ratio of `fill` [N, H, W, C] over the region `masks` [N, H, W] of images `x` (same space), measured
+    on the composite that is scored (the region replaced by the fill), so the region's edges blur alike."""
+    n = len(x)
+    if n == 0:
+        return Removal(float("nan"), np.zeros(0), False, "no images")
+    sigma = coarse_sigma(x.shape[1:3])
+    xc = gaussian_blur(x, sigma)
+    composite = x * (1.0 - masks[..., None]) + np.broadcast_to(fill, x.shape) * masks[..., None]  # what is scored
+    fc = gaussian_blur(composite.astype(np.float32), sigma)
+    c = x.shape[-1]
+    spread = float(np.sqrt(((xc - xc.reshape(-1, c).mean(axis=0)) ** 2).mean()))
+    s = set_variation(xc, masks, seed=seed)
+    if np.isnan(s).all():
+        s[:] = spread
+    else:
+        s[np.isnan(s)] = float(np.nanmedian(s))
+    s = np.maximum(s, max(0.1 * spread, 1e-6))
+    w = masks[..., None]
+    area = w.reshape(n, -1).sum(axis=1)
+    d = np.sqrt((w * (fc - xc) ** 2).reshape(n, -1).sum(axis=1) / np.maximum(area * c, 1e-12))
+    ratio_i = np.where(area > 0, d / s, np.nan)
+    ratio = float(np.nanmedian(ratio_i)) if np.isfinite(ratio_i).any() else float("nan")
+    admissible = bool(np.isfinite(ratio) and ratio >= REMOVAL_MIN)
+    reason = "" if admissible else (
+        f"changed it by only {ratio:.2f}x the set's own variation there (needs {REMOVAL_MIN:g}x)"
+        if np.isfinite(ratio) else "the region is empty")
+    return Removal(ratio, ratio_i, admissible, reason)

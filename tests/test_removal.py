@@ -1,0 +1,109 @@
+"""Known answers for "did a fill remove the region?" and the verdicts that depend on it."""
+import numpy as np
+import pytest
+
+from pytest_modelaudit.core import Status, region_ablation
+from pytest_modelaudit.core.checks import drop_check
+from pytest_modelaudit.core.fills import donor_content, gaussian_blur
+from pytest_modelaudit.core.removal import REMOVAL_MIN, assess_removal
+
+SIZE = 32
+
+
+def _scenes(n: int, background, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n images: a dark 8x8 object at a random place on a background drawn by `background(rng)`;
+    masks are 1 on the background."""
+    rng = np.random.default_rng(seed)
+    x = np.stack([background(rng) for _ in range(n)]).astype(np.float32)
+    masks = np.ones((n, SIZE, SIZE), np.float32)
+    for i in range(n):
+        r, c = rng.integers(0, SIZE - 8, 2)
+        x[i, r : r + 8, c : c + 8] = 0.1
+        masks[i, r : r + 8, c : c + 8] = 0.0
+    return x, masks
+
+
+def _snow(rng):
+    return np.clip(0.9 + rng.normal(0, 0.02, (SIZE, SIZE, 1)) + np.zeros(3), 0, 1)
+
+
+def _grass(rng):
+    field = gaussian_blur(rng.normal(0, 1, (1, SIZE, SIZE, 1)), 2.0)[0]
+    return np.clip(np.array([0.3, 0.55, 0.2]) + 0.15 * field / field.std(), 0, 1)
+
+
+def _sand(rng):
+    return np.clip(np.array([0.8, 0.65, 0.4]) + rng.normal(0, 0.02, (SIZE, SIZE, 1)), 0, 1)
+
+
+def test_a_uniform_region_its_blur_and_its_mean_do_not_remove_it():
+    x, snow = _scenes(12, _snow)
+    blur = assess_removal(x, gaussian_blur(x, 4.0), snow)
+    mean = assess_removal(x, np.broadcast_to(x.reshape(-1, 3).mean(0), x.shape), snow)
+    assert blur.ratio < 1 and not blur.admissible
+    assert mean.ratio < 1 and not mean.admissible  # the set's mean is closer to each image than they are to each other
+    assert "needs 1.5x" in mean.reason
+
+
+def test_shuffling_content_among_images_that_share_it_does_not_remove_it():
+    rng = np.random.default_rng(1)
+    region = np.zeros((12, SIZE, SIZE), np.float32)
+    region[:, 8:24, 4:28] = 1.0
+    for background in (_snow, _grass):
+        x = np.stack([background(rng) for _ in range(12)]).astype(np.float32)
+        donors = np.roll(x, 1, axis=0)  # another image of the set at the same place
+        r = assess_removal(x, donors, region)
+        assert r.ratio < REMOVAL_MIN and not r.admissible, background.__name__
+
+
+def test_a_real_counterfactual_removes_the_region():
+    x, snow = _scenes(12, _snow)
+    sand = np.stack([_sand(np.random.default_rng(100 + i)) for i in range(12)])
+    r = assess_removal(x, sand, snow)
+    assert r.ratio > 2 * REMOVAL_MIN and r.admissible and r.reason == ""
+    # and so does a flat fill that really differs from what was there (the objects removed by the mean)
+    objects = 1.0 - snow
+    mean = assess_removal(x, np.broadcast_to(x.reshape(-1, 3).mean(0), x.shape), objects)
+    assert mean.admissible
+
+
+def test_donors_give_only_content_outside_their_own_region():
+    x, snow = _scenes(6, _grass, seed=3)
+    objects = 1.0 - snow
+    content, coverage = donor_content(x, objects, np.random.default_rng(0))
+    assert coverage == pytest.approx(1.0)
+    # no dark object pixel (0.1) is ever pasted into a hole: the holes get other images' grass
+    assert (content[objects > 0.5] > 0.12).any(axis=-1).all()
+    # removing the background: donors only have their small objects to give, far from covering it
+    _, coverage = donor_content(x, snow, np.random.default_rng(0))
+    assert coverage < 0.5
+
+
+def _bright_detector():
+    """The square detector reads brightness: on these scenes it is the bright background that fires it."""
+    from known_models import square_model
+
+    from pytest_modelaudit import load_model
+
+    return load_model(square_model(), classes=["square", "none"])
+
+
+def test_default_fills_on_a_uniform_background_cannot_pass_not_driving():
+    model = _bright_detector()
+    rng = np.random.default_rng(0)
+    x = np.clip(np.full((8, 16, 16, 3), 0.95) + rng.normal(0, 0.01, (8, 16, 16, 1)), 0, 1).astype(np.float32)
+    background = np.ones((8, 16, 16), np.float32)
+    for i in range(8):
+        r, c = 2 * rng.integers(0, 6, 2)
+        x[i, r : r + 4, c : c + 4] = 0.1
+        background[i, r : r + 4, c : c + 4] = 0.0
+    res = region_ablation(model, x, "square", background)  # mean, blur, shuffle: none removes the bright snow
+    check = drop_check(res, at_most=0.2, region_name="snow")
+    assert res.admissible() == [False, False, False]
+    assert check.status is Status.INCONCLUSIVE
+    assert "no fill removed region 'snow'" in check.reason and "fill_images=" in check.reason
+    # with other backgrounds to put there, the reliance shows: the detector goes silent
+    sand = np.full((3, 16, 16, 3), 0.5, np.float32)
+    res = region_ablation(model, x, "square", background, fill_images=sand)
+    check = drop_check(res, at_most=0.2, region_name="snow")
+    assert res.admissible()[-1] and check.status is Status.FAIL and check.evidence.decisive == 3

@@ -1,0 +1,49 @@
+"""A heatmap audit on a score that does not respond to the image is INCONCLUSIVE, never PASS."""
+import numpy as np
+import pytest
+
+from known_models import square_model, set_square_weights
+from pytest_modelaudit import load_model
+from pytest_modelaudit.audit import Audit
+from pytest_modelaudit.core import Status
+from pytest_modelaudit.core.faithfulness import MIN_RESPONSE, score_response
+from pytest_modelaudit.exceptions import AuditInconclusive
+from pytest_modelaudit.settings import Settings
+
+
+def _mute(scale: float):
+    """The square detector with its head scaled: at 1e-7 every class gets P = 0.5 whatever the image."""
+    model = square_model()
+    set_square_weights(model)
+    head = model.get_layer("head")
+    w, b = head.get_weights()
+    head.set_weights([w * scale, b * scale])
+    return load_model(model, classes=["square", "none"], name=f"square x{scale:g}")
+
+
+def test_score_response_known_answer(square_net, squares):
+    imgs, _ = squares
+    live = score_response(square_net, imgs, 0)
+    # P(square) = sigmoid(11) on the images; with every pixel removed the detector is silent: sigmoid(-4)
+    assert live.before == pytest.approx(1 / (1 + np.exp(-11)), abs=1e-4)
+    assert live.after["black"] == pytest.approx(1 / (1 + np.exp(4)), abs=1e-4) and live.responds
+    dead = score_response(_mute(1e-7), imgs, 0)
+    assert dead.largest < 1e-5 < MIN_RESPONSE and not dead.responds
+
+
+@pytest.mark.parametrize("honesty", ["inconclusive", "report", "off"])
+@pytest.mark.parametrize("method", ["gradcam", "occlusion", "integrated_gradients"])
+def test_unresponsive_model_cannot_pass_a_heatmap_audit(tmp_path, squares, method, honesty):
+    imgs, masks = squares
+    audit = Audit("test_mute.py::test_mute", Settings(True, tmp_path, False, 0, "fail", honesty=honesty))
+    heat = audit.heatmap(_mute(1e-7), imgs, "square", method=method)
+    with pytest.raises(AuditInconclusive, match="does not respond to the image"):
+        heat.expect_lift(1 - masks, region_name="background", at_most=1.0)
+    assert audit.checks[-1].status is Status.INCONCLUSIVE
+
+
+def test_responsive_model_still_passes(tmp_path, square_net, squares):
+    imgs, masks = squares
+    audit = Audit("test_live.py::test_live", Settings(True, tmp_path, False, 0, "fail", honesty="off"))
+    check = audit.gradcam(square_net, imgs, "square").expect_lift(1 - masks, region_name="background", at_most=1.0)
+    assert check.status is Status.PASS
