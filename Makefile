@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: venv demo test bench bench-cache clean
+.PHONY: venv demo test bench bench-cache validate clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ bench: venv
 # the example suite cold vs warm cache, and -n 2 vs -n 0 (also part of `make bench`)
 bench-cache: venv
 	$(PY) benchmarks/run.py cache
+
+# the validation suite: models with planted reliance, truth by counterfactual swaps, verdicts against it
+validate: venv
+	$(PY) benchmarks/validity/run.py
 
 clean:
 	rm -rf $(VENV) model-audit-report build dist *.egg-info .pytest_cache

@@ -28,7 +28,8 @@ def _snow(rng):
 
 
 def _grass(rng):
-    field = gaussian_blur(rng.normal(0, 1, (1, SIZE, SIZE, 1)), 2.0)[0]
+    """Green with fine, strong texture (blades): detail, the same content in every image at the coarse scale."""
+    field = gaussian_blur(rng.normal(0, 1, (1, SIZE, SIZE, 1)), 0.7)[0]
     return np.clip(np.array([0.3, 0.55, 0.2]) + 0.15 * field / field.std(), 0, 1)
 
 
@@ -56,6 +57,15 @@ def test_shuffling_content_among_images_that_share_it_does_not_remove_it():
         assert r.ratio < REMOVAL_MIN and not r.admissible, background.__name__
 
 
+def test_mean_and_blur_count_only_when_named(square_net, squares):
+    imgs, masks = squares
+    default = region_ablation(square_net, imgs, "square", masks)  # mean, blur, shuffle
+    assert default.admissible() == [False, False, True]
+    assert "it is flat" in default.removal[0].reason and "a blur keeps" in default.removal[1].reason
+    named = region_ablation(square_net, imgs, "square", masks, fills=["mean", "shuffle"])
+    assert named.admissible() == [True, True]
+
+
 def test_a_real_counterfactual_removes_the_region():
     x, snow = _scenes(12, _snow)
     sand = np.stack([_sand(np.random.default_rng(100 + i)) for i in range(12)])
@@ -73,7 +83,7 @@ def test_donors_give_only_content_outside_their_own_region():
     content, coverage = donor_content(x, objects, np.random.default_rng(0))
     assert coverage == pytest.approx(1.0)
     # no dark object pixel (0.1) is ever pasted into a hole: the holes get other images' grass
-    assert (content[objects > 0.5] > 0.12).any(axis=-1).all()
+    assert not np.isclose(content[objects > 0.5], 0.1).all(axis=-1).any()
     # removing the background: donors only have their small objects to give, far from covering it
     _, coverage = donor_content(x, snow, np.random.default_rng(0))
     assert coverage < 0.5
@@ -107,3 +117,23 @@ def test_default_fills_on_a_uniform_background_cannot_pass_not_driving():
     res = region_ablation(model, x, "square", background, fill_images=sand)
     check = drop_check(res, at_most=0.2, region_name="snow")
     assert res.admissible()[-1] and check.status is Status.FAIL and check.evidence.decisive == 3
+
+
+def test_the_shipped_shortcut_models_snow_audit_without_fill_images_is_never_a_pass():
+    from pathlib import Path
+
+    from pytest_modelaudit import load_images, load_model
+    from pytest_modelaudit.core.checks import region_only_check
+
+    root = Path(__file__).resolve().parent.parent / "example_audits"
+    snow = load_images(root / "data" / "leopards_on_snow", masks=True)
+    for name in ("shortcut", "clean"):
+        model = load_model(root / "models" / f"leopard_{name}.keras", classes=root / "models" / "classes.txt")
+        res = region_ablation(model, snow, "leopard", snow.masks)
+        check = drop_check(res, at_most=0.2, region_name="snow")
+        # mean, blur and shuffle leave the snow in place (or lack donor content): the check could not have failed
+        assert check.status is Status.INCONCLUSIVE, name
+        assert "no fill removed region 'snow'" in check.reason and "fill_images=" in check.reason
+        # keeping only the snow is a real test: other images' snow removes the leopard (the mean and blur are shown)
+        assert res.admissible(only=True) == [False, False, True]
+        assert region_only_check(res, at_most=0.5).status is not Status.INCONCLUSIVE

@@ -79,17 +79,29 @@ class AblationResult:
         return self.x_model[i] * m + self.only_fills[k].content[i] * (1 - m)
 
 
-def _judge(x: np.ndarray, fills: list[Fill], masks: np.ndarray, seed: int) -> list[Removal]:
-    """Removal of each fill over `masks`; a fill that had content for too little of the region cannot count."""
+def _judge(x: np.ndarray, fills: list[Fill], masks: np.ndarray, seed: int, span: float,
+           named: bool) -> list[Removal]:
+    """Removal of each fill over `masks`; a fill that had content for too little of the region cannot count, nor,
+    unless named in fills=, one that may leave the region's shape in place (the mean, the blur)."""
     out = []
     for f in fills:
-        r = assess_removal(x, f.content, masks, seed=seed)
-        if f.coverage < MIN_COVERAGE:
+        r = assess_removal(x, f.content, masks, seed=seed, span=span)
+        if f.keeps_shape and not named:
+            r = Removal(r.ratio, r.per_image, False,
+                        f"is shown, not counted: {f.keeps_shape} (name it in fills= to count it)", r.change)
+        elif f.coverage < MIN_COVERAGE:
             r = Removal(r.ratio, r.per_image, False,
                         f"other images have content outside their own region for only {f.coverage:.0%} of it "
-                        f"(needs {MIN_COVERAGE:.0%})")
+                        f"(needs {MIN_COVERAGE:.0%})", r.change)
         out.append(r)
     return out
+
+
+def input_span(adapter: ModelAdapter) -> float:
+    """Width of the input range [0, 1] in model-input space, averaged over channels (1 for [0, 1] inputs)."""
+    h, w, c = adapter.input_shape
+    lo, hi = adapter.preprocess(np.zeros((1, h, w, c), np.float32)), adapter.preprocess(np.ones((1, h, w, c), np.float32))
+    return float(np.abs(hi - lo).mean()) or 1.0
 
 
 def _margin(logits: np.ndarray, idx: int) -> np.ndarray:
@@ -129,6 +141,7 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
     fill_list, notes = make_fills(fills, x, m, fill_images=fill_x, rng=np.random.default_rng(seed))
     only_list, _ = make_fills(fills, x, 1.0 - m, fill_images=fill_x, rng=np.random.default_rng(seed))
     n, k = len(x), len(fill_list)
+    span = input_span(adapter)
 
     def compute() -> dict[str, np.ndarray]:
         base = adapter.logits(x, preprocessed=True, batch_size=batch_size) if n else np.zeros((0, adapter.num_classes), np.float32)
@@ -160,7 +173,8 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
         ablated_logit=out[0, :, :, idx], ablated_prob=probs[0, :, :, idx],
         region_only_logit=out[1, :, :, idx], region_only_prob=probs[1, :, :, idx],
         x_model=x, only_fills=only_list,
-        removal=_judge(x, fill_list, m, seed), only_removal=_judge(x, only_list, 1.0 - m, seed),
+        removal=_judge(x, fill_list, m, seed, span, fills is not None),
+        only_removal=_judge(x, only_list, 1.0 - m, seed, span, fills is not None),
         base_margin=_margin(base, idx), ablated_margin=_margin(out[0], idx), region_only_margin=_margin(out[1], idx),
         notes=notes,
     )

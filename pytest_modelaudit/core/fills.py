@@ -21,6 +21,7 @@ class Fill:
     description: str
     content: np.ndarray
     coverage: float = 1.0  # share of the region this fill had content for (shuffle: donors' own outside)
+    keeps_shape: str = ""  # why this fill may leave the region's shape in place (a flat colour, a blur); "" if not
 
 
 def blur_sigma(size: tuple[int, int]) -> float:
@@ -67,10 +68,14 @@ def make_fills(specs: Sequence[Any] | None, x: np.ndarray, masks: np.ndarray, *,
             if spec == "mean":
                 mean = x.reshape(-1, c).mean(axis=0) if n else np.zeros(c, np.float32)
                 fills.append(Fill("mean", "per-channel mean of the image set (flat, out of distribution)",
-                                  np.broadcast_to(mean.astype(np.float32), x.shape)))
+                                  np.broadcast_to(mean.astype(np.float32), x.shape),
+                                  keeps_shape="it is flat: one colour keeps the region's outline (a removed object's "
+                                              "silhouette) and is out of distribution"))
             elif spec == "blur":
                 s = blur_sigma((h, w))
-                fills.append(Fill("blur", f"the image itself, Gaussian-blurred (sigma {s:g} px)", gaussian_blur(x, s)))
+                fills.append(Fill("blur", f"the image itself, Gaussian-blurred (sigma {s:g} px)", gaussian_blur(x, s),
+                                  keeps_shape=f"a blur keeps everything coarser than {s:g} px, the region's own "
+                                              "blob of colour included"))
             elif spec == "shuffle":
                 if n < 2:
                     notes.append("fill 'shuffle' skipped: it needs at least two images")
@@ -81,9 +86,9 @@ def make_fills(specs: Sequence[Any] | None, x: np.ndarray, masks: np.ndarray, *,
             else:  # images
                 if fill_images is None or not len(fill_images):
                     raise ModelAuditError("fill 'images' needs fill_images=... (a folder, an ImageSet or an array of images).")
-                pick = rng.integers(0, len(fill_images), size=n)
-                fills.append(Fill("images", f"content from {len(fill_images)} user fill image(s) (in distribution)",
-                                  fill_images[pick]))
+                fills.append(Fill("images", f"content from {len(fill_images)} user fill image(s), for each image the one "
+                                  "that best matches its surroundings (in distribution)",
+                                  fill_images[_best_matches(x, masks, fill_images, rng)]))
         elif callable(spec):
             try:
                 content = np.asarray(spec(x.copy(), masks.copy()), np.float32)
@@ -102,13 +107,41 @@ def make_fills(specs: Sequence[Any] | None, x: np.ndarray, masks: np.ndarray, *,
     return fills, notes
 
 
-MAX_DONORS = 8  # other images tried, in a seeded order, for each image's region
+MAX_DONORS = 32  # other images tried, closest surroundings first, for each image's region
+
+
+# Candidates are ranked by how well they match what the image keeps only when it keeps at least this share
+# of itself (removing an object: match the background). Matching on a small kept part (an object, when the
+# background is removed) would pick camouflage, content that resembles the object, so the order stays seeded.
+MIN_KEPT_TO_MATCH = 0.5
+
+
+def _by_match(x_i: np.ndarray, keep_i: np.ndarray, candidates: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Candidate indices (from the seeded `order`), closest first on the kept pixels when enough is kept."""
+    if keep_i.mean() < MIN_KEPT_TO_MATCH:
+        return order
+    diff = (((candidates[order] - x_i[None]) ** 2) * keep_i[None, ..., None]).sum(axis=(1, 2, 3))
+    return order[np.argsort(diff, kind="stable")]
+
+
+def _best_matches(x: np.ndarray, masks: np.ndarray, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Per image, the fill image that best matches what the image keeps (seeded when it keeps little)."""
+    keep = masks < 0.5
+    return np.array([_by_match(x[i], keep[i], candidates, rng.permutation(len(candidates)))[0] for i in range(len(x))],
+                    int)
+
+
+def _closest_donors(x: np.ndarray, outside: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
+    """Other images, those that look most like image i where it is kept first (a snowy donor for a snowy image)."""
+    others = np.delete(np.arange(len(x)), i)[rng.permutation(len(x) - 1)]
+    return _by_match(x[i], outside[i], x, others)[:MAX_DONORS]
 
 
 def donor_content(x: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """Per image, content from other images at the same place, only where it lies outside the donor's own
-    region (a donor's background fills a removed object; never another object of the set). Pixels no donor
-    can give take the mean of what donors gave. Returns the content and the region share donors covered."""
+    region (a donor's background fills a removed object; never another object of the set), from the donors
+    whose surroundings look most like the image's. Pixels no donor can give take the mean of what donors
+    gave. Returns the content and the region share donors covered."""
     n = len(x)
     outside = masks < 0.5
     given = x[outside] if outside.any() else x.reshape(-1, x.shape[-1])
@@ -116,7 +149,7 @@ def donor_content(x: np.ndarray, masks: np.ndarray, rng: np.random.Generator) ->
     content = np.empty_like(x, dtype=np.float32)
     covered_mass = total_mass = 0.0
     for i in range(n):
-        donors = np.delete(np.arange(n), i)[rng.permutation(n - 1)][:MAX_DONORS]
+        donors = _closest_donors(x, outside, i, rng)
         out = np.broadcast_to(mean, x.shape[1:]).copy()
         covered = np.zeros(x.shape[1:3], bool)
         for j in donors:

@@ -26,6 +26,8 @@ import numpy as np
 from .fills import gaussian_blur
 
 REMOVAL_MIN = 1.5  # median removal ratio a fill needs to count as having removed the region
+VISIBLE_CHANGE = 0.15  # ... or a coarse RMS change of this share of the input range, at ratio >= RATIO_FLOOR
+RATIO_FLOOR = 0.5
 MAX_PARTNERS = 16  # other images compared with each image, for the set's own variation
 MIN_OVERLAP = 0.5  # a partner's region must cover this share of the image's region
 
@@ -38,6 +40,7 @@ class Removal:
     per_image: np.ndarray  # [N]
     admissible: bool
     reason: str  # why not admissible ("" when it is)
+    change: float = float("nan")  # median coarse RMS change d_i, as a share of the input range
 
 
 def coarse_sigma(size: tuple[int, int]) -> float:
@@ -66,9 +69,10 @@ def set_variation(xc: np.ndarray, masks: np.ndarray, *, seed: int = 0) -> np.nda
     return out
 
 
-def assess_removal(x: np.ndarray, fill: np.ndarray, masks: np.ndarray, *, seed: int = 0) -> Removal:
+def assess_removal(x: np.ndarray, fill: np.ndarray, masks: np.ndarray, *, seed: int = 0, span: float = 1.0) -> Removal:
     """Removal ratio of `fill` [N, H, W, C] over the region `masks` [N, H, W] of images `x` (same space), measured
-    on the composite that is scored (the region replaced by the fill), so the region's edges blur alike."""
+    on the composite that is scored (the region replaced by the fill), so the region's edges blur alike.
+    `span` is the width of the input range [0, 1] in model-input space."""
     n = len(x)
     if n == 0:
         return Removal(float("nan"), np.zeros(0), False, "no images")
@@ -88,9 +92,12 @@ def assess_removal(x: np.ndarray, fill: np.ndarray, masks: np.ndarray, *, seed: 
     area = w.reshape(n, -1).sum(axis=1)
     d = np.sqrt((w * (fc - xc) ** 2).reshape(n, -1).sum(axis=1) / np.maximum(area * c, 1e-12))
     ratio_i = np.where(area > 0, d / s, np.nan)
-    ratio = float(np.nanmedian(ratio_i)) if np.isfinite(ratio_i).any() else float("nan")
-    admissible = bool(np.isfinite(ratio) and ratio >= REMOVAL_MIN)
+    if not np.isfinite(ratio_i).any():
+        return Removal(float("nan"), ratio_i, False, "the region is empty")
+    ratio = float(np.nanmedian(ratio_i))
+    change = float(np.median(d[area > 0])) / max(span, 1e-12)
+    admissible = bool(ratio >= REMOVAL_MIN or (change >= VISIBLE_CHANGE and ratio >= RATIO_FLOOR))
     reason = "" if admissible else (
-        f"changed it by only {ratio:.2f}x the set's own variation there (needs {REMOVAL_MIN:g}x)"
-        if np.isfinite(ratio) else "the region is empty")
-    return Removal(ratio, ratio_i, admissible, reason)
+        f"changed it by only {ratio:.2f}x the set's own variation there (needs {REMOVAL_MIN:g}x) and by "
+        f"{change:.2f} of the input range (needs {VISIBLE_CHANGE:g} at {RATIO_FLOOR:g}x)")
+    return Removal(ratio, ratio_i, admissible, reason, change)
