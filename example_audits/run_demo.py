@@ -40,7 +40,9 @@ EXPECTED = {
                                     {"shortcut": "INCONCLUSIVE", "clean": "INCONCLUSIVE"}, LEOPARD),
     "test_hibany_depends_on_red": ("TCAV audit 'hibany depends on red'", {"": "PASS"}, STARTERS),
     "test_sarunori_depends_on_green": ("TCAV audit 'sarunori depends on green'", {"": "PASS"}, STARTERS),
-    "test_messon_does_not_depend_on_green": ("TCAV audit 'messon does not depend on green'", {"": "PASS"}, STARTERS),
+    # independence cannot be shown with 20 random sets: fixed random sets' scores spread too widely (README, TCAV)
+    "test_messon_does_not_depend_on_green": ("TCAV audit 'messon does not depend on green'", {"": "INCONCLUSIVE"},
+                                             STARTERS),
 }
 MODEL_WORDS = {"shortcut": "the shortcut model", "clean": "the clean model", "": "the starter model"}
 VERB = {"PASS": "passed", "FAIL": "failed", "INCONCLUSIVE": "was inconclusive on", "ERROR": "errored on"}

@@ -113,12 +113,14 @@ class Audit:
 
     def tcav(self, model: Any, target: str | int, concept: str, *, layers: Any, concepts: Any = None,
              images: Any = None, runs: int | None = None, pooling: str | None = None, mode: str = "default",
-             random_prefix: str | None = None, min_images: int = 20) -> TcavAudit:
+             random_prefix: str | None = None, min_images: int = 20, contrast: Any = None) -> TcavAudit:
         """TCAV of `concept` for class `target` at `layers` (a name or a list), against the random folders.
 
         `concepts` is the concept root (default: --model-audit-concepts / ini model_audit_concepts); target
-        images default to its folder named after the class. `mode="tcav-reference"` reproduces tensorflow/tcav
-        0.2.2. Scores, CAVs and the random baseline are shared across the session.
+        images default to its folder named after the class. `contrast` names sibling concept folders (e.g.
+        ["ears", "leaf"]): the claims then decide on the concept against its siblings (relative CAVs), which
+        removes what the family shares. `mode="tcav-reference"` reproduces tensorflow/tcav 0.2.2. Scores,
+        CAVs and the random pair matrix are shared across the session.
         """
         from .core.tcav import tcav
 
@@ -127,7 +129,7 @@ class Audit:
         layer_list = [layers] if isinstance(layers, str) else list(layers)
         kwargs = dict(layers=layer_list, concepts=library, target_images=images, runs=runs, pooling=pooling,
                       mode=mode, seed=self.settings.seed)
-        result = tcav(adapter, target, concept, **kwargs)
+        result = tcav(adapter, target, concept, contrast=contrast, **kwargs)
         self.layers_used.setdefault(adapter.fingerprint, set()).update(l.layer for l in result.layers)
         return TcavAudit(self, adapter, result, lambda other: tcav(adapter, target, other, **kwargs))
 
@@ -211,15 +213,22 @@ class TcavAudit(StableMixin):
 
     def expect_depends(self, *, min_score: float | None = None, min_effect: float = 0.1, alpha: float = 0.05,
                        min_accuracy: float = 0.7) -> Check:
-        """The class depends on the concept: TCAV significantly above the random baseline at some layer."""
+        """The class depends on the concept: TCAV significantly above the null (or the siblings) at some layer."""
         from .core.tcav_checks import depends_check
 
         return self.audit.conclude(depends_check(self.result, min_score=min_score, min_effect=min_effect, alpha=alpha,
                                                  min_accuracy=min_accuracy, model=self.adapter))
 
+    def expect_opposes(self, *, min_effect: float = 0.1, alpha: float = 0.05, min_accuracy: float = 0.7) -> Check:
+        """The concept pushes the class away: TCAV significantly below the null (or the siblings) at some layer."""
+        from .core.tcav_checks import opposes_check
+
+        return self.audit.conclude(opposes_check(self.result, min_effect=min_effect, alpha=alpha,
+                                                 min_accuracy=min_accuracy, model=self.adapter))
+
     def expect_independent(self, *, margin: float = 0.1, alpha: float = 0.05, min_accuracy: float = 0.7) -> Check:
-        """The class does not depend on the concept: TCAV shown within `margin` of the random baseline (or below)
-        at every layer. Absence of significance is not enough: undecided evidence is INCONCLUSIVE."""
+        """The class does not depend on the concept: TCAV shown within ±`margin` of the null at every layer (FAIL
+        when it is significantly above or below). Undecided evidence is INCONCLUSIVE, never a pass."""
         from .core.tcav_checks import independent_check
 
         return self.audit.conclude(independent_check(self.result, margin=margin, alpha=alpha,

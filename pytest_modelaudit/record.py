@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from .core.checks import SATURATED_PROB, AblationEvidence, HeatmapEvidence
-from .core.tcav_checks import TCAVEvidence
+from .core.tcav import GRADIENT_VARIATION_MIN
+from .core.tcav_checks import MIN_MAGNITUDE_Z, TCAVEvidence
 from .core.verdicts import WORST_FIRST, Check, Status
 from .thumbnails import image_uri, mask_uri
 
@@ -207,6 +208,35 @@ def _nums(values: Any) -> list[float | None]:
     return [_num(v) for v in np.asarray(values, float).ravel()]
 
 
+def _null_json(n: Any) -> dict[str, Any] | None:
+    """A pseudo-concept comparison (tcav_stats.NullComparison) as JSON, or None."""
+    if n is None:
+        return None
+    return {"concept_mean": _num(n.concept_mean), "null_mean": _num(n.null_mean), "null_sd": _num(n.null_sd),
+            "n_null": int(n.n_null), "effect": _num(n.effect), "interval": [_num(n.interval[0]), _num(n.interval[1])],
+            "p_greater": _num(n.p_greater), "p_less": _num(n.p_less), "p_two_sided": _num(n.p_two_sided),
+            "p_equivalent": _num(n.p_equivalent), "margin": _num(n.margin)}
+
+
+def _tcav_layer_extra(s: Any, lr: Any) -> dict[str, Any]:
+    """A layer's informativeness, pseudo-concept null, outcome and contrast (default mode; display in reference)."""
+    out: dict[str, Any] = {
+        "gradient_variation": _num(lr.gradient_variation), "informative": bool(lr.informative),
+        "informative_reason": lr.informative_reason or None, "zero_derivatives": _num(lr.zero_derivatives),
+        "one_sided_share": _num(lr.one_sided_share), "null_scores": _nums(lr.null_scores),
+        "null": _null_json(s.null), "reason": s.reason or None, "outcome": s.outcome or None,
+        "p_holm": {k: _num(v) for k, v in s.p_holm.items()} or None, "contrast": None,
+        "magnitude_z": _num(s.magnitude_z), "magnitude_z_min": MIN_MAGNITUDE_Z,
+    }
+    if s.contrast is not None:
+        out["contrast"] = {
+            "siblings": list(lr.contrast), "scores": _nums(lr.contrast_scores),
+            "accuracies": _nums(lr.contrast_accuracies), "accuracy_mean": _num(s.contrast_accuracy),
+            "null_scores": _nums(lr.contrast_null), "stats": _null_json(s.contrast),
+        }
+    return out
+
+
 def tcav_evidence(ev: TCAVEvidence) -> dict[str, Any]:
     r = ev.result
     layers = []
@@ -224,6 +254,7 @@ def tcav_evidence(ev: TCAVEvidence) -> dict[str, Any]:
             "p_welch": _num(c.p_welch), "p_greater": _num(c.p_greater), "p_within": _num(c.p_within),
             "p_one_sample": _num(c.p_one_sample), "p_student": _num(s.p_student), "p_adjusted": _num(s.p_adjusted),
             "runs": len(lr.pairs), "baseline_runs": len(lr.random_pairs),
+            **_tcav_layer_extra(s, lr),
         })
     return {
         "type": "tcav",
@@ -239,6 +270,8 @@ def tcav_evidence(ev: TCAVEvidence) -> dict[str, Any]:
         "pooling": r.pooling or "none (flattened)",
         "n_target": r.n_target, "n_concept": r.n_concept, "target_source": r.target_source,
         "random_sets": list(r.random_sets), "n_random": list(r.n_random),
+        "contrast": list(r.contrast), "n_contrast": list(r.n_contrast),
+        "gradient_variation_min": GRADIENT_VARIATION_MIN,
         "alpha": ev.alpha, "min_accuracy": ev.min_accuracy, "params": {k: _num(v) for k, v in ev.params.items()},
         "decision": ev.decision,
         "primary_p": _num(ev.primary_p),

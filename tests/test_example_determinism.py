@@ -12,7 +12,9 @@ STARTERS = ROOT / "example_audits" / "starters"
 
 
 def _run(pytester: pytest.Pytester, seed: int, folder: str) -> dict:
+    # the independence audit is INCONCLUSIVE (see the example README): skip it rather than fail the run
     result = pytester.runpytest_subprocess(str(STARTERS), "--model-audit", "--model-audit-no-pdf",
+                                           "--model-audit-inconclusive=skip",
                                            f"--model-audit-seed={seed}", f"--model-audit-report={folder}",
                                            "-p", "no:cacheprovider", "-q")
     assert result.ret == 0, result.stdout.str()
@@ -31,5 +33,5 @@ def test_same_seed_same_numbers_other_seed_same_verdicts(pytester):
     assert _numbers(first) == _numbers(second)
     verdicts = {a["nodeid"]: a["status"] for a in first["audits"]}
     assert verdicts == {a["nodeid"]: a["status"] for a in other["audits"]}
-    assert set(verdicts.values()) == {"PASS"} and len(verdicts) == 3
+    assert sorted(verdicts.values()) == ["INCONCLUSIVE", "PASS", "PASS"] and len(verdicts) == 3
     assert _numbers(first) != _numbers(other)  # the seed really changes the random choices

@@ -28,6 +28,15 @@ def test_depends_on_green(audit, red_net):
 def test_independent_of_green(audit, red_net):
     audit.tcav(red_net, "red_class", "green", layers=["feat"]).expect_independent()
 
+def test_green_pushes_red_class_away(audit, red_net):
+    audit.tcav(red_net, "red_class", "green", layers=["feat"]).expect_opposes()
+
+def test_independent_of_green_against_blue(audit, red_net):
+    audit.tcav(red_net, "red_class", "green", layers=["feat"], contrast=["blue"]).expect_independent()
+
+def test_uninformative_layer(audit, red_net):
+    audit.tcav(red_net, "red_class", "red", layers=["relu"]).expect_depends()
+
 def test_red_more_than_blue(audit, red_net):
     audit.tcav(red_net, "red_class", "red", layers=["feat"]).expect_more_than("blue")
 
@@ -52,22 +61,38 @@ def suite(pytester, request):
 
 def test_tcav_audits_end_to_end(suite):
     result = suite.runpytest("--model-audit", "--model-audit-no-pdf")
-    result.assert_outcomes(passed=3, failed=3)
+    result.assert_outcomes(passed=4, failed=5)
     result.stdout.fnmatch_lines(["*ConceptError: Concept folder *reed* does not exist. Closest valid names: 'red'*"])
     data = json.loads((suite.path / "model-audit-report" / "results.json").read_text())
     audits = {a["nodeid"].split("::")[1]: a for a in data["audits"]}
+    # green images are less red than the random ones: along green's CAVs red_class's logit falls (opposes), so
+    # independence FAILs; against its sibling blue (just as un-red) nothing is shown either way
     assert {k: a["status"] for k, a in audits.items()} == {
-        "test_depends_on_red": "PASS", "test_depends_on_green": "FAIL", "test_independent_of_green": "INCONCLUSIVE",
+        "test_depends_on_red": "PASS", "test_depends_on_green": "FAIL", "test_independent_of_green": "FAIL",
+        "test_green_pushes_red_class_away": "PASS", "test_independent_of_green_against_blue": "INCONCLUSIVE",
+        "test_uninformative_layer": "INCONCLUSIVE",
         "test_red_more_than_blue": "PASS", "test_reference_mode": "PASS", "test_typo": "ERROR",
     }
+    assert "pushes the class away" in audits["test_independent_of_green"]["message"]
+    flat = audits["test_uninformative_layer"]
+    assert "is the same for every image" in flat["message"] and "use an earlier layer, e.g. 'feat'" in flat["message"]
+    flat_layer = flat["checks"][0]["evidence"]["layers"][0]
+    assert flat_layer["informative"] is False and flat_layer["gradient_variation"] < 1e-9
+    sib = audits["test_independent_of_green_against_blue"]["checks"][0]["evidence"]
+    assert sib["contrast"] == ["blue"] and sib["layers"][0]["contrast"]["siblings"] == ["blue"]
+    assert sib["layers"][0]["null"]["p_less"] < 0.05  # against random, green opposes
+    html = (suite.path / "model-audit-report" / "index.html").read_text()
+    assert "Against siblings ‘blue’ (decides the claim)" in html and "not informative" in html
     ev = audits["test_depends_on_red"]["checks"][0]["evidence"]
     assert ev["type"] == "tcav" and ev["concept"] == "red" and ev["mode"] == "default" and ev["score"] == "logit"
     layer = ev["layers"][0]
     assert layer["layer"] == "feat" and layer["concept_scores"] == [1.0] * 8 and len(layer["random_scores"]) == 8
     assert layer["represented"] and layer["verdict"] == "PASS" and layer["p_adjusted"] < 0.05
+    assert layer["informative"] and layer["outcome"] == "depends" and len(layer["null_scores"]) == 8
+    assert layer["null"]["concept_mean"] == 1.0 and layer["null"]["null_sd"] > 0
     assert ev["p_session_holm"] >= ev["primary_p"] and ev["survives_session_correction"] in (True, False)
     assert ev["concept_images"][0].startswith("data:image/")
-    inconclusive = audits["test_independent_of_green"]
+    inconclusive = audits["test_independent_of_green_against_blue"]
     assert "absence of significance is not evidence of absence" in inconclusive["message"]
     ref = audits["test_reference_mode"]["checks"][0]["evidence"]
     assert ref["mode"] == "tcav-reference" and len(ref["layers"][0]["random_scores"]) == 8 * 7

@@ -97,12 +97,15 @@ def test_claims_on_the_known_model(model, lib):
     red = tcav(model, "red_class", "red", layers=["feat"], concepts=lib, cache=cache)
     green = tcav(model, "red_class", "green", layers=["feat"], concepts=lib, cache=cache)
     check = depends_check(red, min_effect=0.0)
-    # red scores 0.4 on every run; the baseline's random CAVs score 0 or 0.4 depending on their R sign,
-    # so the effect is exactly 0.4 minus the baseline's mean
+    # red scores 0.4 on every run (every red CAV raises the logit of the 12 red targets); a random pair's CAV
+    # and its negation split those 12 images between them, so the pseudo-concepts' mean is exactly 0.2 and
+    # the effect exactly 0.4 - 0.2
     layer = red.layers[0]
-    assert set(np.round(layer.random_scores, 6)) <= {0.0, 0.4}
-    assert check.measured == pytest.approx(0.4 - layer.random_scores.mean())
-    assert check.evidence.layers[0].represented
+    np.testing.assert_allclose(layer.concept_scores, 0.4)
+    assert layer.null_scores.mean() == pytest.approx(0.2) and len(layer.null_scores) == 8
+    assert check.measured == pytest.approx(0.4 - layer.null_scores.mean())
+    assert check.evidence.layers[0].represented and check.evidence.layers[0].informative
+    assert check.status is Status.PASS
     assert depends_check(red, min_score=0.6).status is Status.FAIL  # 0.4 never reaches 0.6
     green_check = depends_check(green)
     assert green_check.status is not Status.PASS  # green moves no logit

@@ -65,3 +65,23 @@ def test_no_wrong_pass_on_clear_cut_claims(fast_run):
     assert not wrong, "wrong PASS on clear-cut claims:\n" + "\n".join(
         f"  {c.model} / {c.kind}: {c.claim} (truth {c.truth_name} = {c.truth:+.2f}, measured {c.measured}; "
         f"{(c.detail or '')[:200]})" for c in wrong)
+
+
+@pytest.mark.slow
+def test_no_colour_claim_passes_on_the_shape_reliant_starter_model():
+    """The negative control: colour is random in training, only shape decides. Every colour claim whose truth
+    is "no dependence" (recolouring moves P by at most 0.05) must not PASS as depends or opposes, at any layer
+    set, the pre-GAP layer included (it must decide nothing)."""
+    pytest.importorskip("keras")
+    runner = _load_runner()
+    claims, summaries = runner.collect(("starter_shape",), ("tcav",), log=lambda s: None)
+    for cls, t in summaries["starter_shape"]["truth"].items():
+        assert t["accuracy"] >= 0.9, (cls, t)
+    colour = [c for c in claims if c.kind.startswith("tcav") and "vs " not in c.claim
+              and any(f"'{col}'" in c.claim for col in ("red", "blue", "green", "white", "yellow", "black"))]
+    assert len(colour) >= 50
+    wrong = [c for c in colour if c.outcome == "wrong PASS"
+             or (c.verdict == "PASS" and ("depends on" in c.claim or "is opposed by" in c.claim))]
+    assert not wrong, "\n".join(f"  {c.claim}: {(c.detail or '')[:200]}" for c in wrong)
+    pre_gap = [c for c in colour if c.kind == "tcav (pre-GAP only)"]
+    assert pre_gap and all(c.verdict == "INCONCLUSIVE" for c in pre_gap)

@@ -12,8 +12,12 @@ Expected verdicts, established independently by ``tests/test_starter_ground_trut
     'hibany' depends on red                PASS      red -> blue or green: hibany accuracy 1.00 -> 0.00
     'sarunori' depends on green            PASS      green -> red or blue: accuracy 1.00 -> 0.01 / 0.00;
                                                      green removed: sarunori logit -6.7
-    'messon' does not depend on green      PASS      all green removed: messon accuracy 1.00 -> 1.00,
+    'messon' does not depend on green      INCONC.   all green removed: messon accuracy 1.00 -> 1.00,
                                                      logit unchanged; added green never raises P(messon)
+
+Independence is INCONCLUSIVE: green's TCAV (0.00 at conv2) is far from 0.5 but inside the spread of
+random sets scored as concepts (0.50 +- 0.23), and its directional derivative is only 2.6 of their
+sd from theirs, so neither "opposes" nor "within +-0.1" can be shown (see the example README).
 
 Each claim is tested at two layers, ``conv2`` (16x16) and ``conv3`` (8x8): a dependence is shown
 when one layer shows it; independence only when every layer does.

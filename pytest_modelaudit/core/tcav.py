@@ -2,12 +2,19 @@
 
 Gradients are computed once per (model, layer, class, image set) in batched traced passes; every CAV
 is then scored from them with one matrix product. Activations, gradients, CAVs and the
-random-vs-random baseline live in the session cache (memory, then disk: disk_cache.py) keyed by the
-model's identity and image content, so claims sharing a random pool share the baseline.
+random-vs-random pair matrix live in the session cache (memory, then disk: disk_cache.py) keyed by
+the model's identity and image content, so claims sharing a random pool share the baseline.
+
+The default null treats every random set as a pseudo-concept scored with the concept's own procedure
+(its CAVs against the other random sets): the concept set is fixed across runs, so its mean score is
+compared with the spread of other fixed sets' mean scores (tcav_stats.prediction_test), not with the
+runs' standard error. A layer whose target gradient points the same way for every image is reported
+as not informative: TCAV there only measures the sign of <class weights, CAV>.
 """
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,21 +32,43 @@ from .inputs import as_image_set, prepare
 MODES = ("default", "tcav-reference")
 POOLINGS = (None, "mean")
 REFERENCE_MAX_PAIRS = 100  # tensorflow/tcav pairs each set with at most 100 random sets
+# Below this gradient variation (mean squared distance of the unit gradients from their mean: 0 when every
+# target image's gradient points the same way) a layer is not informative. A layer feeding a linear head
+# after global pooling gives ~1e-13 (round-off); the starter's conv layers 0.34-0.86; its conv4, whose
+# gradient varies only through one ReLU'd Dense layer, 7e-4-3e-2, where ~90 % of random CAVs score exactly
+# 0 or 1. At 0.05 (unit gradients about 13 degrees apart on average) most random CAVs still split the images.
+GRADIENT_VARIATION_MIN = 0.05
+_EMPTY = np.zeros(0)
 
 
 @dataclass
 class LayerTCAV:
-    """One layer's runs: the concept against each random set, and the random-vs-random baseline."""
+    """One layer's runs: the concept against each random set, the random-vs-random baseline, the
+    pseudo-concept null and, with `contrast`, the concept against each sibling concept."""
 
     layer: str
     dims: int
     concept_scores: np.ndarray  # [R] TCAV score per run
     concept_magnitudes: np.ndarray  # [R] mean directional derivative per run (unit CAV in default mode)
     concept_accuracies: np.ndarray  # [R] held-out CAV accuracy per run
-    random_scores: np.ndarray  # [B] baseline runs
+    random_scores: np.ndarray  # [B] baseline runs (display; the reference's test)
     random_accuracies: np.ndarray  # [B]
     pairs: list[tuple[str, str]]
     random_pairs: list[tuple[str, str]]
+    gradient_variation: float = float("nan")  # 1 - |mean unit gradient|^2 over images with a non-zero gradient
+    informative: bool = True
+    informative_reason: str = ""  # why not, when not
+    zero_derivatives: float = 0.0  # share of the concept's directional derivatives that are exactly 0
+    null_scores: np.ndarray = field(default_factory=lambda: _EMPTY)  # [P] pseudo-concept mean scores
+    null_magnitudes: np.ndarray = field(default_factory=lambda: _EMPTY)  # [P] their mean directional derivatives
+    one_sided_share: float = float("nan")  # share of random-vs-random runs putting every target image on one side
+    contrast: list[str] = field(default_factory=list)  # sibling concepts
+    contrast_scores: np.ndarray = field(default_factory=lambda: _EMPTY)  # [k] score along CAV(concept vs sibling)
+    contrast_accuracies: np.ndarray = field(default_factory=lambda: _EMPTY)  # [k]
+    contrast_null: np.ndarray = field(default_factory=lambda: _EMPTY)  # [P] random set i vs k other random sets
+    contrast_magnitudes: np.ndarray = field(default_factory=lambda: _EMPTY)  # [k] mean directional derivatives
+    contrast_null_magnitudes: np.ndarray = field(default_factory=lambda: _EMPTY)  # [P] the same for pseudo-contrasts
+    contrast_zero_derivatives: float = 0.0  # share of the contrast CAVs' directional derivatives that are exactly 0
 
 
 @dataclass
@@ -58,6 +87,8 @@ class TCAVResult:
     target_source: str
     concept_images: np.ndarray = field(repr=False)  # a few thumbnails' worth, [0, 1]
     seed: int = 0
+    contrast: list[str] = field(default_factory=list)
+    n_contrast: list[int] = field(default_factory=list)
 
     @property
     def sign_convention(self) -> str:
@@ -141,6 +172,67 @@ def tcav_scores(dd: np.ndarray, mode: str = "default") -> np.ndarray:
     return (dd < 0).mean(axis=0) if mode == "tcav-reference" else (dd > 0).mean(axis=0)
 
 
+def gradient_variation(grads: np.ndarray) -> float:
+    """How much the gradient's direction varies across images: mean_i |u_i - mean u|^2 = 1 - |mean u|^2 for the
+    unit gradients u_i of the images whose gradient is not zero (0: all parallel); NaN when every gradient is 0.
+
+    Directions, not magnitudes: the sign of g_i . CAV, which is all TCAV counts, depends only on u_i.
+    """
+    g = np.asarray(grads, np.float64).reshape(len(grads), -1)
+    norms = np.linalg.norm(g, axis=1)
+    nonzero = norms > 0
+    if not nonzero.any():
+        return float("nan")
+    u = g[nonzero] / norms[nonzero, None]
+    return float(max(0.0, 1.0 - float(np.sum(u.mean(axis=0) ** 2))))
+
+
+def _execution_order(adapter: ModelAdapter) -> list[tuple[str, bool]]:
+    """Leaf layers in execution order, each with whether its output is spatial (N, H, W, C; H, W > 1)."""
+    key = ("tcav_execution_order",)
+    if key not in adapter._functions:
+        from .capture import Recorder, is_container, layer_paths
+
+        leaves = {p: l for p, l in layer_paths(adapter.model) if not is_container(l)}
+        with Recorder(adapter.model, leaves) as rec:
+            adapter.model(np.zeros((1,) + adapter.input_shape, np.float32), training=False)
+        order: list[tuple[str, bool]] = []
+        for path, out in rec.order:
+            shape = getattr(out, "shape", None)
+            if all(path != p for p, _ in order):
+                order.append((path, shape is not None and len(shape) == 4 and shape[1] > 1 and shape[2] > 1))
+        adapter._functions[key] = order
+    return adapter._functions[key]
+
+
+def earlier_spatial_layer(adapter: ModelAdapter, layer: str) -> str | None:
+    """The last spatial layer run before `layer` (what to suggest when `layer` is not informative), or None."""
+    try:
+        order = _execution_order(adapter)
+    except Exception:  # a suggestion only: never fail an audit over it
+        return None
+    names = [p for p, _ in order]
+    if layer not in names:
+        return None
+    spatial = [p for p, is_spatial in order[: names.index(layer)] if is_spatial]
+    return spatial[-1] if spatial else None
+
+
+def informativeness(adapter: ModelAdapter, layer: str, grads: np.ndarray, target_name: str) -> tuple[float, bool, str]:
+    """(gradient variation, informative?, reason when not) of one layer for one class."""
+    variation = gradient_variation(grads)
+    if np.isnan(variation):
+        return variation, False, (f"the gradient of '{target_name}' at this layer is zero for every target image: "
+                                  "no direction moves its logit, so every TCAV score there is 0")
+    if variation >= GRADIENT_VARIATION_MIN:
+        return variation, True, ""
+    earlier = earlier_spatial_layer(adapter, layer)
+    return variation, False, (
+        f"the gradient of '{target_name}' at this layer is the same for every image (relative variation "
+        f"{variation:.2g} < {GRADIENT_VARIATION_MIN}); TCAV there only measures the sign of <{target_name} "
+        "weights, CAV>" + (f"; use an earlier layer, e.g. '{earlier}'" if earlier else "; use an earlier layer"))
+
+
 def _seed(root: int, *parts: Any) -> int:
     digest = hashlib.sha256(":".join(map(str, (root, *parts))).encode()).digest()
     return int.from_bytes(digest[:8], "little")
@@ -168,21 +260,82 @@ def _baseline_pairs(names: list[str], mode: str, seed: int) -> list[tuple[int, i
     return [((j + shift) % r, j) for j in range(r)]
 
 
-def tcav(adapter: ModelAdapter, target: str | int, concept: str, *, layers: Sequence[str],
-         concepts: ConceptLibrary, target_images: Any = None, runs: int | None = None,
-         pooling: str | None = None, mode: str = "default", seed: int = 0,
-         cache: ArrayCache = SESSION_CACHE) -> TCAVResult:
-    """TCAV of `concept` for class `target` at each layer, against runs random sets and the random baseline."""
-    if mode not in MODES:
-        raise ModelAuditError(f"Unknown TCAV mode {mode!r}; expected one of {', '.join(map(repr, MODES))}.")
-    if pooling not in POOLINGS:
-        raise ModelAuditError(f"Unknown pooling {pooling!r}; expected None (flatten) or 'mean' (spatial mean).")
-    if not layers:
-        raise ModelAuditError("TCAV needs at least one layer, e.g. layers=['conv3'].")
-    idx = adapter.class_index(target)
-    target_name = adapter.class_name(idx)
-    paths = [adapter.resolve(layer) for layer in layers]
-    size = adapter.input_shape[:2]
+# Random-pair CAVs do not depend on the class: kept in this process (bounded) so that every class audited at a
+# layer reuses them; only the small score matrix goes to the session cache. D-sized vectors stay off the disk.
+_PAIR_CAVS: OrderedDict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+PAIR_CAV_MEMO_BYTES = 256 * 2**20
+
+
+def _pair_cavs(adapter: ModelAdapter, layer: str, racts: list[np.ndarray], rhash: list[str], names: list[str], *,
+               seed: int, pooling: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """[D, R(R-1)/2] unit CAVs of random_i vs random_j (i < j; j vs i is the exact negation) and their accuracies."""
+    key = (model_identity(adapter), layer, pooling, seed, *rhash)
+    if key in _PAIR_CAVS:
+        _PAIR_CAVS.move_to_end(key)
+        return _PAIR_CAVS[key]
+    r = len(racts)
+    cavs = [train_cav(racts[i], racts[j], concept=names[i], negative=names[j], mode="default",
+                      seed=_seed(seed, "default", layer, rhash[i], rhash[j]))
+            for i in range(r) for j in range(i + 1, r)]
+    value = (np.stack([c.vector for c in cavs], 1).astype(np.float32), np.array([c.accuracy for c in cavs]))
+    _PAIR_CAVS[key] = value
+    while sum(v[0].nbytes for v in _PAIR_CAVS.values()) > PAIR_CAV_MEMO_BYTES and len(_PAIR_CAVS) > 1:
+        _PAIR_CAVS.popitem(last=False)
+    return value
+
+
+def pair_matrix(adapter: ModelAdapter, layer: str, grads: np.ndarray, racts: list[np.ndarray], rhash: list[str],
+                names: list[str], *, seed: int, pooling: str | None, score: str, target: int, target_hash: str,
+                cache: ArrayCache) -> np.ndarray:
+    """[4, R, R]: TCAV score of CAV(random_i vs random_j), its held-out accuracy, 1 where the run puts every
+    target image on one side, and the mean directional derivative along the unit CAV (NaN diagonal). Depends only on (model, layer, class, pooling, random sets, seed):
+    computed once and shared by every claim of the session."""
+    key = ("baseline", model_identity(adapter), layer, pooling, "default", "pairs+magnitudes", seed, score, target,
+           target_hash, *rhash)
+    hit = cache.get(key)
+    if hit is not None:
+        return np.asarray(hit)
+    vectors, accs = _pair_cavs(adapter, layer, racts, rhash, names, seed=seed, pooling=pooling)
+    dd = directional_derivatives(grads, vectors)
+    pos, neg = (dd > 0).sum(axis=0), (dd < 0).sum(axis=0)
+    r = len(racts)
+    mean_dd = dd.mean(axis=0)
+    out = np.full((4, r, r), np.nan)
+    upper = [(i, j) for i in range(r) for j in range(i + 1, r)]
+    for n, (i, j) in enumerate(upper):
+        out[0, i, j], out[0, j, i] = pos[n] / len(dd), neg[n] / len(dd)  # the negated CAV flips every sign
+        out[1, i, j] = out[1, j, i] = accs[n]
+        out[2, i, j] = out[2, j, i] = float(pos[n] == 0 or neg[n] == 0)
+        out[3, i, j], out[3, j, i] = mean_dd[n], -mean_dd[n]
+    cache.put(key, out)
+    return out
+
+
+def pseudo_concepts(scores: np.ndarray) -> np.ndarray:
+    """[P] each random set's mean score over its runs against the other random sets, as the concept's mean is."""
+    return np.nanmean(scores, axis=1)
+
+
+def pseudo_contrasts(scores: np.ndarray, k: int, seed: int, names: list[str]) -> np.ndarray:
+    """[P] random set i's mean score against k other random sets (seeded choice): the null of a k-sibling contrast."""
+    r = len(scores)
+    rng = np.random.default_rng(_seed(seed, "contrast", k, *names))
+    out = np.empty(r)
+    for i in range(r):
+        others = np.array([j for j in range(r) if j != i])
+        out[i] = scores[i, rng.choice(others, size=k, replace=False)].mean()
+    return out
+
+
+def _reference_null(scores: np.ndarray, pairs: list[tuple[int, int]], r: int) -> np.ndarray:
+    """Pseudo-concept means from the reference's own baseline runs (display only: the reference tests with Student)."""
+    firsts = np.array([i for i, _ in pairs])
+    return np.array([scores[firsts == i].mean() if (firsts == i).any() else np.nan for i in range(r)])
+
+
+def _target_set(adapter: ModelAdapter, concepts: ConceptLibrary, target_name: str, target_images: Any,
+                size: tuple[int, int]) -> tuple[np.ndarray, str]:
+    """The target images (default: the concept root's folder named after the class) and where they came from."""
     if target_images is None:
         try:
             tset = concepts.images(target_name, size)
@@ -195,6 +348,10 @@ def tcav(adapter: ModelAdapter, target: str | int, concept: str, *, layers: Sequ
     if len(timgs) < concepts.min_images:
         raise ConceptError(f"Target image set {tset.source!r} has {len(timgs)} image(s); at least "
                            f"{concepts.min_images} are needed.")
+    return timgs, tset.source
+
+
+def _random_names(concepts: ConceptLibrary, concept: str, runs: int | None) -> list[str]:
     randoms = concepts.random_sets
     if concept.startswith(concepts.random_prefix):
         randoms = [r for r in randoms if r != concept]
@@ -207,42 +364,144 @@ def tcav(adapter: ModelAdapter, target: str | int, concept: str, *, layers: Sequ
                            f"'{concepts.random_prefix}N'; at least 2 are needed (10-20 or more for stable tests).")
     if runs is not None and len(randoms) < runs:
         raise ConceptError(f"runs={runs} but concept root {concepts.where!r} has only {len(randoms)} random folders.")
+    return randoms
+
+
+def _siblings(contrast: Sequence[str] | str | None, concept: str, concepts: ConceptLibrary, randoms: list[str],
+              mode: str) -> list[str]:
+    """The contrast's sibling concept names, checked (folders are checked when their images are read)."""
+    if contrast is None:
+        return []
+    names = [contrast] if isinstance(contrast, str) else list(contrast)
+    if not names:
+        raise ModelAuditError("contrast=[] names no sibling concept; pass e.g. contrast=['ears', 'leaf'] or None.")
+    if mode == "tcav-reference":
+        raise ModelAuditError("contrast= is not available with mode='tcav-reference' (it reproduces tensorflow/tcav's "
+                              "random-baseline experiments only).")
+    for name in names:
+        if not isinstance(name, str):
+            raise ModelAuditError(f"contrast names concept folders by name; got {name!r}.")
+        if name == concept:
+            raise ModelAuditError(f"contrast lists the concept '{concept}' itself; name its siblings only.")
+        if name.startswith(concepts.random_prefix):
+            raise ModelAuditError(f"contrast lists the random set '{name}'; random sets form the null, name sibling "
+                                  "concepts only.")
+    if len(set(names)) != len(names):
+        raise ModelAuditError(f"contrast lists a sibling twice: {names!r}.")
+    if len(names) > len(randoms) - 1:
+        raise ConceptError(f"contrast has {len(names)} sibling(s); its null needs at least {len(names) + 1} random "
+                           f"sets, but {concepts.where!r} has {len(randoms)}.")
+    return names
+
+
+@dataclass
+class _Sets:
+    """Everything one claim scores, as model-ready images and content digests."""
+
+    target: np.ndarray
+    target_hash: str
+    concept: np.ndarray
+    concept_hash: str
+    randoms: list[np.ndarray]
+    random_hashes: list[str]
+    siblings: list[np.ndarray]
+    sibling_hashes: list[str]
+
+
+def _layer_result(adapter: ModelAdapter, li: int, layer: str, g: np.ndarray, sets: _Sets, acts: dict[str, Any],
+                  names: dict[str, Any], *, target: int, target_name: str, mode: str, pooling: str | None,
+                  score: str, seed: int, cache: ArrayCache) -> LayerTCAV:
+    """One layer: the concept's runs, the random baseline, the pseudo-concept null and the contrast."""
+    concept, randoms, siblings = names["concept"], names["randoms"], names["siblings"]
+    cacts, racts = acts["concept"][li], [a[li] for a in acts["randoms"]]
+    partners = list(range(len(randoms)))[: REFERENCE_MAX_PAIRS if mode == "tcav-reference" else None]
+    sign = -1.0 if mode == "tcav-reference" else 1.0
+    cavs = [_cav(adapter, layer, concept, cacts, sets.concept_hash, randoms[j], racts[j], sets.random_hashes[j],
+                 seed=seed, mode=mode, pooling=pooling, cache=cache) for j in partners]
+    dd = directional_derivatives(sign * g, np.stack([c.vector for c in cavs], 1))
+    baseline = _baseline_pairs(randoms, mode, seed)
+    variation, informative, why = informativeness(adapter, layer, g, target_name)
+    out = LayerTCAV(
+        layer=layer, dims=int(g.shape[1]), concept_scores=tcav_scores(dd, mode), concept_magnitudes=dd.mean(axis=0),
+        concept_accuracies=np.array([c.accuracy for c in cavs]), random_scores=_EMPTY, random_accuracies=_EMPTY,
+        pairs=[(concept, randoms[j]) for j in partners], random_pairs=[(randoms[i], randoms[j]) for i, j in baseline],
+        gradient_variation=variation, informative=informative, informative_reason=why,
+        zero_derivatives=float(np.mean(dd == 0)),
+    )
+    if mode == "tcav-reference":
+        bkey = ("baseline", model_identity(adapter), layer, pooling, mode, seed, score, target, sets.target_hash,
+                *sets.random_hashes)
+        hit = cache.get(bkey)
+        if hit is None:
+            bcavs = [_cav(adapter, layer, randoms[i], racts[i], sets.random_hashes[i], randoms[j], racts[j],
+                          sets.random_hashes[j], seed=seed, mode=mode, pooling=pooling, cache=cache)
+                     for i, j in baseline]
+            bdd = directional_derivatives(sign * g, np.stack([c.vector for c in bcavs], 1))
+            hit = np.stack([tcav_scores(bdd, mode), [c.accuracy for c in bcavs]])
+            cache.put(bkey, hit)
+        out.random_scores, out.random_accuracies = np.asarray(hit[0]), np.asarray(hit[1])
+        out.null_scores = _reference_null(out.random_scores, baseline, len(randoms))
+        return out
+    m = pair_matrix(adapter, layer, g, racts, sets.random_hashes, randoms, seed=seed, pooling=pooling, score=score,
+                    target=target, target_hash=sets.target_hash, cache=cache)
+    out.random_scores = np.array([m[0, i, j] for i, j in baseline])
+    out.random_accuracies = np.array([m[1, i, j] for i, j in baseline])
+    out.null_scores = pseudo_concepts(m[0])
+    out.null_magnitudes = pseudo_concepts(m[3])
+    out.one_sided_share = float(np.nanmean(m[2]))
+    if siblings:
+        ccavs = [_cav(adapter, layer, concept, cacts, sets.concept_hash, s, acts["siblings"][k][li],
+                      sets.sibling_hashes[k], seed=seed, mode=mode, pooling=pooling, cache=cache)
+                 for k, s in enumerate(siblings)]
+        cdd = directional_derivatives(g, np.stack([c.vector for c in ccavs], 1))
+        out.contrast = list(siblings)
+        out.contrast_scores = tcav_scores(cdd, mode)
+        out.contrast_accuracies = np.array([c.accuracy for c in ccavs])
+        out.contrast_null = pseudo_contrasts(m[0], len(siblings), seed, randoms)
+        out.contrast_magnitudes = cdd.mean(axis=0)
+        out.contrast_null_magnitudes = pseudo_contrasts(m[3], len(siblings), seed, randoms)
+        out.contrast_zero_derivatives = float(np.mean(cdd == 0))
+    return out
+
+
+def tcav(adapter: ModelAdapter, target: str | int, concept: str, *, layers: Sequence[str],
+         concepts: ConceptLibrary, target_images: Any = None, runs: int | None = None,
+         pooling: str | None = None, mode: str = "default", seed: int = 0,
+         contrast: Sequence[str] | None = None, cache: ArrayCache = SESSION_CACHE) -> TCAVResult:
+    """TCAV of `concept` for class `target` at each layer: against `runs` random sets, the random baseline and
+    the pseudo-concept null, and (with `contrast`, sibling concept names) against each sibling."""
+    if mode not in MODES:
+        raise ModelAuditError(f"Unknown TCAV mode {mode!r}; expected one of {', '.join(map(repr, MODES))}.")
+    if pooling not in POOLINGS:
+        raise ModelAuditError(f"Unknown pooling {pooling!r}; expected None (flatten) or 'mean' (spatial mean).")
+    if not layers:
+        raise ModelAuditError("TCAV needs at least one layer, e.g. layers=['conv3'].")
+    idx = adapter.class_index(target)
+    target_name = adapter.class_name(idx)
+    paths = [adapter.resolve(layer) for layer in layers]
+    size = adapter.input_shape[:2]
+    timgs, source = _target_set(adapter, concepts, target_name, target_images, size)
+    randoms = _random_names(concepts, concept, runs)
+    siblings = _siblings(contrast, concept, concepts, randoms, mode)
     cimgs = prepare(adapter, concepts.images(concept, size)).images
     rimgs = [prepare(adapter, concepts.images(r, size)).images for r in randoms]
+    simgs = [prepare(adapter, concepts.images(s, size)).images for s in siblings]
     score = "log_softmax" if mode == "tcav-reference" else "logit"
 
     grads = target_gradients(adapter, timgs, paths, idx, score, pooling, cache)
-    cacts = set_activations(adapter, cimgs, paths, pooling, cache)
-    racts = [set_activations(adapter, r, paths, pooling, cache) for r in rimgs]
-    chash = _hash_images(cimgs)
-    rhash = [_hash_images(r) for r in rimgs]
-    concept_partners = list(range(len(randoms)))[: REFERENCE_MAX_PAIRS if mode == "tcav-reference" else None]
-    baseline = _baseline_pairs(randoms, mode, seed)
-    out = []
-    for li, layer in enumerate(paths):
-        g = grads[li]
-        cavs = [_cav(adapter, layer, concept, cacts[li], chash, randoms[j], racts[j][li], rhash[j], seed=seed,
-                     mode=mode, pooling=pooling, cache=cache) for j in concept_partners]
-        dd = directional_derivatives(-g if mode == "tcav-reference" else g, np.stack([c.vector for c in cavs], 1))
-        bkey = ("baseline", model_identity(adapter), layer, pooling, mode, seed, score, idx, _hash_images(timgs), *rhash)
-        hit = cache.get(bkey)
-        if hit is None:
-            bcavs = [_cav(adapter, layer, randoms[i], racts[i][li], rhash[i], randoms[j], racts[j][li], rhash[j],
-                          seed=seed, mode=mode, pooling=pooling, cache=cache) for i, j in baseline]
-            bdd = directional_derivatives(-g if mode == "tcav-reference" else g, np.stack([c.vector for c in bcavs], 1))
-            hit = np.stack([tcav_scores(bdd, mode), [c.accuracy for c in bcavs]])
-            cache.put(bkey, hit)
-        out.append(LayerTCAV(
-            layer=layer, dims=int(g.shape[1]),
-            concept_scores=tcav_scores(dd, mode), concept_magnitudes=dd.mean(axis=0),
-            concept_accuracies=np.array([c.accuracy for c in cavs]),
-            random_scores=np.asarray(hit[0]), random_accuracies=np.asarray(hit[1]),
-            pairs=[(concept, randoms[j]) for j in concept_partners],
-            random_pairs=[(randoms[i], randoms[j]) for i, j in baseline],
-        ))
+    acts = {"concept": set_activations(adapter, cimgs, paths, pooling, cache),
+            "randoms": [set_activations(adapter, r, paths, pooling, cache) for r in rimgs],
+            "siblings": [set_activations(adapter, s, paths, pooling, cache) for s in simgs]}
+    sets = _Sets(timgs, _hash_images(timgs), cimgs, _hash_images(cimgs), rimgs, [_hash_images(r) for r in rimgs],
+                 simgs, [_hash_images(s) for s in simgs])
+    names = {"concept": concept, "randoms": randoms, "siblings": siblings}
+    out = [_layer_result(adapter, li, layer, grads[li], sets, acts, names, target=idx, target_name=target_name,
+                         mode=mode, pooling=pooling, score=score, seed=seed, cache=cache)
+           for li, layer in enumerate(paths)]
     return TCAVResult(
         target=idx, target_name=target_name, concept=concept, mode=mode, pooling=pooling,
         score="log-softmax (tcav-reference)" if mode == "tcav-reference" else "logit",
         layers=out, n_target=len(timgs), n_concept=len(cimgs), random_sets=randoms,
-        n_random=[len(r) for r in rimgs], target_source=tset.source, concept_images=cimgs[:6], seed=seed,
+        n_random=[len(r) for r in rimgs], target_source=source, concept_images=cimgs[:6], seed=seed,
+        contrast=siblings, n_contrast=[len(s) for s in simgs],
     )

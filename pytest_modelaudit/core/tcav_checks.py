@@ -1,7 +1,17 @@
-"""TCAV expectations as pure functions: depends, independent, more-than. Layers are the claim's hypotheses.
+"""TCAV expectations as pure functions: depends, opposes, independent, more-than. Layers are the claim's hypotheses.
 
-A layer whose CAVs are not clearly more accurate than chance (min_accuracy, default 0.7) means
-"the concept is not represented there": that layer can neither pass nor fail a claim.
+A layer decides nothing (verdict INCONCLUSIVE) when the concept is not represented there (CAV accuracy
+below min_accuracy, default 0.7), when it is not informative (the target's gradient points the same way
+for every image, or is zero: TCAV there only measures the sign of <class weights, CAV>), or when every
+directional derivative of the concept's CAVs is exactly 0.
+
+Default mode decides against the pseudo-concept null (tcav_stats.prediction_test): the concept's mean
+score against the mean scores of the random sets scored like the concept. Three outcomes per layer, each
+Holm-corrected over the layers that decide: depends (significantly above by at least min_effect), opposes
+(significantly below by at least min_effect: the concept pushes the class away), independent (within
++-margin by two one-sided tests). With `contrast`, the claims decide on the concept against its sibling
+concepts instead; the random-based comparison is kept in the evidence. `mode="tcav-reference"` keeps
+tensorflow/tcav's two-sided Student test against the random runs, unchanged.
 """
 from __future__ import annotations
 
@@ -11,11 +21,18 @@ from typing import Any
 import numpy as np
 
 from . import tcav_stats
-from .tcav import TCAVResult
+from .tcav import LayerTCAV, TCAVResult
 from .verdicts import Check, Status, Threshold
 
 MIN_ACCURACY = 0.7
 ALPHA = 0.05
+# Concept sets differ from random images in more than the concept (they are all patches, all parts), so a
+# concept's CAV is a stronger direction than any random set's and its score tends to 0 or 1 whether or not the
+# class uses the concept. What the class uses moves its logit much more along the CAV: depends / opposes also
+# need the concept's mean directional derivative (unit CAV) this many pseudo-concept standard deviations
+# (prediction scale) from theirs. On the validation suite (benchmarks/validity) concepts the models ignore
+# reached up to 6.0 at some layer, concepts they rely on 6.9 to 11.
+MIN_MAGNITUDE_Z = 6.5
 
 
 @dataclass
@@ -23,17 +40,41 @@ class LayerStats:
     layer: str
     represented: bool
     accuracy: float
-    comparison: tcav_stats.Comparison
+    comparison: tcav_stats.Comparison  # the concept's runs against the random runs (Welch; reference display)
     p_student: float
     other: np.ndarray | None = None
-    p_adjusted: float = float("nan")
+    p_adjusted: float = float("nan")  # Holm-adjusted p of the test the claim decides with
     verdict: str = "INCONCLUSIVE"
+    informative: bool = True
+    gradient_variation: float = float("nan")
+    reason: str = ""  # why this layer cannot decide
+    null: tcav_stats.NullComparison | None = None  # concept (or difference to the other concept) vs pseudo-concepts
+    contrast: tcav_stats.NullComparison | None = None  # contrast score vs pseudo-contrasts
+    contrast_accuracy: float = float("nan")
+    magnitude_z: float = float("nan")  # concept's mean directional derivative vs the pseudo-concepts', prediction scale
+    magnitude: tcav_stats.NullComparison | None = None  # the same as a prediction test: its p decides the direction
+    outcome: str = ""  # depends | opposes | independent | undecided (more_than: more | less | undecided)
+    p_holm: dict[str, float] = field(default_factory=dict)  # Holm-adjusted p per direction: greater, less, equivalent
+
+    @property
+    def decides(self) -> bool:
+        return self.represented and self.informative and not self.reason
+
+    @property
+    def deciding(self) -> tcav_stats.NullComparison | None:
+        """The comparison the default-mode verdict uses: the contrast when given, else the null."""
+        return self.contrast if self.contrast is not None else self.null
+
+    @property
+    def effect(self) -> float:
+        d = self.deciding
+        return d.effect if d is not None else self.comparison.effect
 
 
 @dataclass
 class TCAVEvidence:
     result: TCAVResult
-    kind: str  # depends | independent | more_than
+    kind: str  # depends | opposes | independent | more_than
     layers: list[LayerStats]
     alpha: float
     min_accuracy: float
@@ -43,7 +84,30 @@ class TCAVEvidence:
     params: dict[str, float] = field(default_factory=dict)
 
 
-def _layer_stats(result: TCAVResult, margin: float, min_accuracy: float, other: TCAVResult | None = None) -> list[LayerStats]:
+def _reference(result: TCAVResult) -> bool:
+    return result.mode == "tcav-reference"
+
+
+def _layer_reason(s: LayerStats, layer: LayerTCAV, concept: str, min_accuracy: float, zero_other: bool) -> str:
+    """Why a layer cannot decide ('' when it can); the reference mode only gates on CAV accuracy."""
+    if not s.represented:
+        return f"not represented: CAV accuracy {s.accuracy:.2f} < {min_accuracy}" + (
+            f" (against the siblings {s.contrast_accuracy:.2f})" if np.isfinite(s.contrast_accuracy) else "")
+    if not s.informative:
+        return "not informative: " + layer.informative_reason
+    zero = layer.contrast_zero_derivatives if s.contrast is not None else layer.zero_derivatives
+    if zero >= 1.0 or zero_other:
+        return (f"every directional derivative of the CAVs of '{concept}' is exactly 0 here: they are orthogonal to "
+                "every target gradient, so the scores say nothing")
+    d = s.deciding
+    if d is not None and not np.isfinite(d.p_two_sided):
+        return ("the pseudo-concept null has no spread (every random set scores the same), so it cannot judge "
+                "the concept")
+    return ""
+
+
+def _layer_stats(result: TCAVResult, margin: float, min_accuracy: float,
+                 other: TCAVResult | None = None) -> list[LayerStats]:
     stats = []
     for i, layer in enumerate(result.layers):
         baseline = other.layers[i].concept_scores if other is not None else layer.random_scores
@@ -51,23 +115,73 @@ def _layer_stats(result: TCAVResult, margin: float, min_accuracy: float, other: 
         represented = acc >= min_accuracy
         if other is not None:
             represented = represented and float(np.mean(other.layers[i].concept_accuracies)) >= min_accuracy
-        stats.append(LayerStats(
+        s = LayerStats(
             layer=layer.layer, represented=represented, accuracy=acc,
             comparison=tcav_stats.compare(layer.concept_scores, baseline, seed=result.seed, margin=margin),
             p_student=tcav_stats.student(layer.random_scores, layer.concept_scores),
             other=None if other is None else other.layers[i].concept_scores,
-        ))
+            gradient_variation=layer.gradient_variation,
+        )
+        if not _reference(result):
+            _null_stats(s, layer, margin, min_accuracy, other.layers[i] if other is not None else None)
+            s.reason = _layer_reason(s, layer, result.concept, min_accuracy,
+                                     other is not None and other.layers[i].zero_derivatives >= 1.0)
+        stats.append(s)
     return stats
 
 
-def _adjust(stats: list[LayerStats], pick: str, mode: str = "default") -> None:
-    if mode == "tcav-reference":  # tensorflow/tcav: two-sided Student t-test at 0.05, no correction
-        for s in stats:
-            s.p_adjusted = s.p_student if s.represented else float("nan")
-        return
-    ps = [getattr(s.comparison, pick) if s.represented else float("nan") for s in stats]
-    for s, p in zip(stats, tcav_stats.holm(ps)):
-        s.p_adjusted = p
+def _null_stats(s: LayerStats, layer: LayerTCAV, margin: float, min_accuracy: float,
+                other: LayerTCAV | None) -> None:
+    """Fill the default mode's null comparisons, contrast and informativeness into a layer's stats."""
+    c = float(np.mean(layer.concept_scores))
+    s.informative = bool(layer.informative)
+    if other is not None:
+        s.null = tcav_stats.difference_test(c, float(np.mean(other.concept_scores)), layer.null_scores, margin=margin)
+    else:
+        s.null = tcav_stats.prediction_test(c, layer.null_scores, margin=margin)
+    mags, null_mags = layer.concept_magnitudes, layer.null_magnitudes
+    if len(layer.contrast_scores) and other is None:
+        mags, null_mags = layer.contrast_magnitudes, layer.contrast_null_magnitudes
+    if other is None and len(null_mags):
+        s.magnitude_z = tcav_stats.prediction_z(float(np.mean(mags)), null_mags)
+        s.magnitude = tcav_stats.prediction_test(float(np.mean(mags)), null_mags, margin=0.0)
+    if len(layer.contrast_scores) and other is None:
+        s.contrast_accuracy = float(np.mean(layer.contrast_accuracies))
+        s.represented = s.represented and s.contrast_accuracy >= min_accuracy
+        s.contrast = tcav_stats.prediction_test(float(np.mean(layer.contrast_scores)), layer.contrast_null,
+                                                margin=margin)
+
+
+def _holm_outcomes(stats: list[LayerStats], min_effect: float, alpha: float, more_than: bool = False) -> None:
+    """Holm-adjust each direction over the deciding layers and name what each layer shows."""
+    for direction in ("greater", "less", "equivalent"):
+        # above / below: the directional derivative's prediction test (the score saturates at 0 and 1, so with 20
+        # random sets its own test can barely reach p < 0.05); within +-margin: the score's equivalence test
+        def test(s: LayerStats) -> tcav_stats.NullComparison | None:
+            return s.magnitude if direction != "equivalent" and not more_than and s.magnitude is not None else s.deciding
+
+        ps = [getattr(test(s), f"p_{direction}") if s.decides and test(s) is not None else float("nan")
+              for s in stats]
+        for s, p in zip(stats, tcav_stats.holm(ps)):
+            s.p_holm[direction] = p
+    up, down = ("more", "less") if more_than else ("depends", "opposes")
+    for s in stats:
+        if not s.decides:
+            s.outcome = ""
+        elif s.p_holm["greater"] < alpha and s.effect >= min_effect and (more_than or _moves_logit(s, +1)):
+            s.outcome = up
+        elif s.p_holm["less"] < alpha and s.effect <= -min_effect and (more_than or _moves_logit(s, -1)):
+            s.outcome = down
+        elif s.p_holm["equivalent"] < alpha and not more_than:
+            s.outcome = "independent"
+        else:
+            s.outcome = "undecided"
+
+
+def _adjust_reference(stats: list[LayerStats]) -> None:
+    """tensorflow/tcav: two-sided Student t-test at 0.05, no correction."""
+    for s in stats:
+        s.p_adjusted = s.p_student if s.represented else float("nan")
 
 
 def _all_p(stats: list[LayerStats]) -> float:
@@ -85,6 +199,11 @@ def _unrepresented(stats: list[LayerStats], min_accuracy: float) -> str:
     return ", ".join(f"'{s.layer}' (CAV accuracy {s.accuracy:.2f} < {min_accuracy})" for s in stats if not s.represented)
 
 
+def _undecidable(stats: list[LayerStats]) -> str:
+    """Each layer that cannot decide, with why."""
+    return "; ".join(f"'{s.layer}': {s.reason}" for s in stats if s.reason)
+
+
 def _overall(stats: list[LayerStats], all_needed: bool) -> Status:
     """Claim status from layer verdicts: any layer passing suffices, or (independence) every layer must pass."""
     verdicts = [s.verdict for s in stats]
@@ -98,140 +217,313 @@ def _overall(stats: list[LayerStats], all_needed: bool) -> Status:
 
 
 def _metrics(stats: list[LayerStats], effect: float | None) -> dict[str, float]:
-    """The deciding effect plus, per layer, TCAV, baseline, adjusted p and CAV accuracy."""
+    """The deciding effect plus, per layer, TCAV, baseline, adjusted p, CAV accuracy and, in default mode, the
+    null's mean and spread, the gradient variation and whether the layer is informative."""
     out: dict[str, float] = {"effect": float("nan") if effect is None else effect}
     for s in stats:
         out[f"tcav[{s.layer}]"] = s.comparison.concept_mean
         out[f"random[{s.layer}]"] = s.comparison.random_mean
         out[f"p_adj[{s.layer}]"] = s.p_adjusted
         out[f"cav_acc[{s.layer}]"] = s.accuracy
+        if s.null is not None:
+            out[f"null_mean[{s.layer}]"] = s.null.null_mean
+            out[f"null_sd[{s.layer}]"] = s.null.null_sd
+            out[f"grad_var[{s.layer}]"] = s.gradient_variation
+            out[f"informative[{s.layer}]"] = float(s.informative)
+        if s.contrast is not None:
+            out[f"contrast[{s.layer}]"] = s.contrast.concept_mean
+            out[f"contrast_null[{s.layer}]"] = s.contrast.null_mean
     return out
+
+
+def _moves_logit(s: LayerStats, direction: int) -> bool:
+    """The concept moves the logit along its CAV far beyond what random sets do (see MIN_MAGNITUDE_Z)."""
+    return not np.isfinite(s.magnitude_z) or direction * s.magnitude_z >= MIN_MAGNITUDE_Z
+
+
+def _against(result: TCAVResult) -> str:
+    return (f"its siblings {', '.join(repr(c) for c in result.contrast)}" if result.contrast
+            else "the pseudo-concept null (random sets scored as concepts)")
+
+
+def _layer_numbers(s: LayerStats, result: TCAVResult) -> str:
+    """One layer's deciding numbers in words, for a check's detail."""
+    if _reference(result):
+        c = s.comparison
+        return (f"TCAV {c.concept_mean:.3f} vs random {c.random_mean:.3f}, effect {c.effect:.3f} "
+                f"[{c.ci[0]:.3f}, {c.ci[1]:.3f}], p {s.p_adjusted:.3g}")
+    d = s.deciding
+    what = "contrast score" if s.contrast is not None else "TCAV"
+    null = "pseudo-contrasts" if s.contrast is not None else "pseudo-concepts"
+    text = (f"{what} {d.concept_mean:.3f} vs {null} {d.null_mean:.3f} ± {d.null_sd:.3f} (sd of {d.n_null}), effect "
+            f"{d.effect:+.3f} [{d.interval[0]:+.3f}, {d.interval[1]:+.3f}]")
+    if np.isfinite(s.magnitude_z):
+        text += f"; directional derivative {s.magnitude_z:+.1f} sd from theirs"
+    text += f", Holm-adjusted p {s.p_adjusted:.3g}"
+    if np.isfinite(s.magnitude_z):
+        if abs(s.magnitude_z) < MIN_MAGNITUDE_Z and not s.reason:
+            text += (f" (depends / opposes need {MIN_MAGNITUDE_Z:g}: concept sets differ from random images in more "
+                     "than the concept, so a consistent sign alone does not show the class uses it)")
+    if s.contrast is not None and s.null is not None:
+        text += f"; against random: TCAV {s.null.concept_mean:.3f} vs {s.null.null_mean:.3f} ± {s.null.null_sd:.3f}"
+    return text
+
+
+def _decision(result: TCAVResult, kind: str, alpha: float, min_accuracy: float, effect: float) -> str:
+    test = {"depends": f"one-sided (above) at α {alpha}, by at least {effect}",
+            "opposes": f"one-sided (below) at α {alpha}, by at least {effect}",
+            "independent": (f"equivalence within ±{effect} by two one-sided tests (TOST) at α {alpha}; FAIL when "
+                            f"significantly above or below by at least {effect}")}[kind]
+    against = ("the concept's contrast score (mean TCAV along CAV(concept vs each sibling)) against pseudo-contrasts "
+               "(each random set against as many other random sets)" if result.contrast else
+               "the concept's mean TCAV score against the mean scores of the random sets scored as pseudo-concepts "
+               "(each against the other random sets, same estimator and scoring)")
+    return (f"prediction t-tests of {against}: t = (c - mean) / (sd * sqrt(1 + 1/P)), df = P - 1; {test}; above "
+            "and below are tested on the mean directional derivative along the unit CAV, which must also lie at least "
+            f"{MIN_MAGNITUDE_Z:g} pseudo-concept sd from theirs, with the score's effect giving the size; equivalence "
+            f"on the score; Holm over the claim's layers; layers whose CAV accuracy is below {min_accuracy}, whose "
+            "target gradient is the same for every image, or whose directional derivatives are all 0 decide nothing")
+
+
+def _best(stats: list[LayerStats], passing: list[LayerStats], key: Any, ref: bool = False) -> LayerStats | None:
+    """The layer a claim reports: the strongest passing one, else the strongest that decides (None if none does)."""
+    pool = passing or [s for s in stats if (s.represented if ref else s.decides)]
+    return max(pool, key=key) if pool else None
+
+
+def _no_layer_reason(result: TCAVResult, stats: list[LayerStats], min_accuracy: float) -> str | None:
+    """The INCONCLUSIVE reason of a claim no layer can decide (None when some layer can)."""
+    if _reference(result):
+        if any(s.represented for s in stats):
+            return None
+        return (f"concept '{result.concept}' is not linearly represented at any layer: "
+                + _unrepresented(stats, min_accuracy))
+    if any(s.decides for s in stats):
+        return None
+    if not any(s.represented for s in stats):
+        return (f"concept '{result.concept}' is not linearly represented at any layer: "
+                + _unrepresented(stats, min_accuracy))
+    return "no layer can decide the claim: " + _undecidable(stats)
 
 
 def depends_check(result: TCAVResult, *, min_score: float | None = None, min_effect: float = 0.1,
                   alpha: float = ALPHA, min_accuracy: float = MIN_ACCURACY, model: Any = None) -> Check:
-    """PASS when, at some represented layer, the concept's runs are significantly above the random baseline
-    (Welch, Holm across the claim's layers), by at least min_effect, and (optionally) score at least min_score."""
+    """PASS when, at some layer that decides, the concept's mean score is significantly above the pseudo-concept
+    null (or, with contrast, its siblings') by at least min_effect (Holm across the claim's layers) and
+    (optionally) scores at least min_score (its contrast score, with contrast)."""
     stats = _layer_stats(result, 0.0, min_accuracy)
-    _adjust(stats, "p_greater", result.mode)
-    threshold = Threshold.of("effect", None, min_effect)
+    ref = _reference(result)
+    if ref:
+        _adjust_reference(stats)
+    else:
+        _holm_outcomes(stats, min_effect, alpha)
     for s in stats:
-        c = s.comparison
-        if not s.represented:
+        score = s.comparison.concept_mean if ref else s.deciding.concept_mean
+        if not (s.represented if ref else s.decides):
             s.verdict = "INCONCLUSIVE"
-        elif (_significant(s.p_adjusted, alpha, result.mode) and c.effect >= min_effect
-              and (min_score is None or c.concept_mean >= min_score)):
-            s.verdict = "PASS"
-        else:
-            s.verdict = "FAIL"
-    represented = [s for s in stats if s.represented]
+            continue
+        if not ref:
+            s.p_adjusted = s.p_holm["greater"]
+        strong = (_significant(s.p_adjusted, alpha, result.mode) and s.effect >= min_effect
+                  and (min_score is None or score >= min_score))
+        s.verdict = "PASS" if strong and (ref or _moves_logit(s, +1)) else "FAIL"
+    deciding = [s for s in stats if (s.represented if ref else s.decides)]
     passing = [s for s in stats if s.verdict == "PASS"]
-    best = max(passing or represented, key=lambda s: s.comparison.effect) if represented else None
+    best = _best(stats, passing, lambda s: s.effect, ref)
     extra = f" with TCAV score at least {min_score:.2f}" if min_score is not None else ""
-    test = (f"Student p <= {alpha}, tcav-reference" if result.mode == "tcav-reference"
-            else f"Holm-adjusted p < {alpha}")
-    claim = (f"'{result.target_name}' depends on concept '{result.concept}': TCAV significantly above the random "
-             f"baseline ({test}) by at least {min_effect:.2f}{extra}, at one of {len(stats)} layer(s)")
-    reason = None if represented else (f"concept '{result.concept}' is not linearly represented at any layer: "
-                                       + _unrepresented(stats, min_accuracy))
-    decision = ("one-sided Welch t-test of the concept's runs (one CAV per random set) against the random-vs-random "
-                "baseline runs, Holm-corrected over the claim's layers; layers whose CAV accuracy is below "
-                f"{min_accuracy} are not counted")
-    if result.mode == "tcav-reference":
+    test = (f"Student p <= {alpha}, tcav-reference" if ref else f"Holm-adjusted p < {alpha}")
+    against = "the random baseline" if ref else _against(result)
+    claim = (f"'{result.target_name}' depends on concept '{result.concept}': TCAV significantly above {against} "
+             f"({test}) by at least {min_effect:.2f}{extra}, at one of {len(stats)} layer(s)")
+    reason = _no_layer_reason(result, stats, min_accuracy)
+    if ref:
         decision = ("tensorflow/tcav 0.2.2: two-sided Student t-test of the random baseline's runs against the "
                     f"concept's, significant when p <= {alpha}, no correction; the concept must also score above the "
                     f"baseline by at least {min_effect}; layers whose CAV accuracy is below {min_accuracy} are not counted")
+    else:
+        decision = _decision(result, "depends", alpha, min_accuracy, min_effect)
     evidence = TCAVEvidence(result, "depends", stats, alpha, min_accuracy, decision,
-                            primary_p=min((s.p_adjusted for s in represented), default=float("nan")),
+                            primary_p=min((s.p_adjusted for s in deciding), default=float("nan")),
                             params={"min_effect": min_effect, **({"min_score": min_score} if min_score is not None else {})})
     detail = ""
     if best is not None:
-        c = best.comparison
-        detail = (f"best layer '{best.layer}': TCAV {c.concept_mean:.3f} vs random {c.random_mean:.3f}, "
-                  f"effect {c.effect:.3f} [{c.ci[0]:.3f}, {c.ci[1]:.3f}], Holm-adjusted p {best.p_adjusted:.3g}")
-        if best.verdict != "PASS":
-            detail += "; not significant" if best.p_adjusted >= alpha else "; effect or score below the minimum"
-    status = _overall(stats, all_needed=False)
-    effect = best.comparison.effect if best else None
-    return Check("tcav_depends", claim, status, threshold, effect, _metrics(stats, effect),
-                 reason=reason, detail=detail, evidence=evidence, model=model)
+        detail = f"best layer '{best.layer}': " + _layer_numbers(best, result)
+        if best.verdict == "FAIL":
+            detail += "; not significant" if not _significant(best.p_adjusted, alpha, result.mode) else \
+                "; effect or score below the minimum"
+    if not ref and _undecidable(stats) and reason is None:
+        detail += ("; " if detail else "") + "layers that decide nothing: " + _undecidable(stats)
+    effect = best.effect if best else None
+    return Check("tcav_depends", claim, _overall(stats, all_needed=False), Threshold.of("effect", None, min_effect),
+                 effect, _metrics(stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
+
+
+def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float = ALPHA,
+                  min_accuracy: float = MIN_ACCURACY, model: Any = None) -> Check:
+    """PASS when, at some layer that decides, the concept's mean score is significantly below the pseudo-concept
+    null (or its siblings') by at least min_effect, Holm across the layers: the concept pushes the class away."""
+    if _reference(result):
+        from .errors import ModelAuditError
+
+        raise ModelAuditError("expect_opposes needs the default mode's pseudo-concept null; mode='tcav-reference' "
+                              "only reproduces tensorflow/tcav's two-sided test.")
+    stats = _layer_stats(result, 0.0, min_accuracy)
+    _holm_outcomes(stats, min_effect, alpha)
+    for s in stats:
+        s.p_adjusted = s.p_holm["less"]
+        strong = s.p_adjusted < alpha and s.effect <= -min_effect
+        s.verdict = "INCONCLUSIVE" if not s.decides else "PASS" if strong and _moves_logit(s, -1) else "FAIL"
+    deciding = [s for s in stats if s.decides]
+    passing = [s for s in stats if s.verdict == "PASS"]
+    best = _best(stats, passing, lambda s: -s.effect)
+    claim = (f"'{result.target_name}' is pushed away by concept '{result.concept}': TCAV significantly below "
+             f"{_against(result)} (Holm-adjusted p < {alpha}) by at least {min_effect:.2f}, at one of {len(stats)} "
+             "layer(s)")
+    detail = ""
+    if best is not None:
+        detail = f"best layer '{best.layer}': " + _layer_numbers(best, result)
+        if best.verdict == "FAIL":
+            detail += "; not significant" if best.p_adjusted >= alpha else "; effect above the maximum"
+    reason = _no_layer_reason(result, stats, min_accuracy)
+    if reason is None and _undecidable(stats):
+        detail += ("; " if detail else "") + "layers that decide nothing: " + _undecidable(stats)
+    evidence = TCAVEvidence(result, "opposes", stats, alpha, min_accuracy,
+                            _decision(result, "opposes", alpha, min_accuracy, min_effect),
+                            primary_p=min((s.p_adjusted for s in deciding), default=float("nan")),
+                            params={"min_effect": min_effect})
+    effect = best.effect if best else None
+    return Check("tcav_opposes", claim, _overall(stats, all_needed=False), Threshold.of("effect", -min_effect, None),
+                 effect, _metrics(stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
+
+
+def _independent_reference(stats: list[LayerStats], margin: float, alpha: float) -> None:
+    """The behaviour before the three outcomes, kept for tcav-reference: one-sided Welch below random + margin."""
+    for s in stats:
+        s.p_adjusted = float("nan")
+    ps = [s.comparison.p_within if s.represented else float("nan") for s in stats]
+    above = tcav_stats.holm([s.comparison.p_greater if s.represented else float("nan") for s in stats])
+    for s, p, p_above in zip(stats, tcav_stats.holm(ps), above):
+        s.p_adjusted = p
+        s.verdict = ("INCONCLUSIVE" if not s.represented else "PASS" if p < alpha else
+                     "FAIL" if p_above < alpha and s.comparison.effect >= margin else "INCONCLUSIVE")
 
 
 def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float = ALPHA,
                       min_accuracy: float = MIN_ACCURACY, model: Any = None) -> Check:
-    """PASS only when, at every layer, the concept's runs are shown to be below random + margin (one-sided
-    Welch, Holm); FAIL when significantly above by at least margin at some layer; else INCONCLUSIVE."""
+    """PASS only when, at every layer, the concept's mean score is shown within +-margin of the null (TOST, Holm);
+    FAIL when some layer shows it significantly above (depends) or below (opposes: the concept pushes the class
+    away) by at least margin; else INCONCLUSIVE (absence of significance is not evidence of absence)."""
     stats = _layer_stats(result, margin, min_accuracy)
-    _adjust(stats, "p_within")
-    above = tcav_stats.holm([s.comparison.p_greater if s.represented else float("nan") for s in stats])
-    for s, p_above in zip(stats, above):
-        c = s.comparison
-        if not s.represented:
-            s.verdict = "INCONCLUSIVE"
-        elif s.p_adjusted < alpha:
-            s.verdict = "PASS"
-        elif p_above < alpha and c.effect >= margin:
-            s.verdict = "FAIL"
-        else:
-            s.verdict = "INCONCLUSIVE"
-    threshold = Threshold.of("effect", margin, None)
+    ref = _reference(result)
+    if ref:
+        _independent_reference(stats, margin, alpha)
+    else:
+        _holm_outcomes(stats, margin, alpha)
+        for s in stats:
+            s.p_adjusted = s.p_holm["equivalent"]
+            s.verdict = ("INCONCLUSIVE" if not s.decides else "FAIL" if s.outcome in ("depends", "opposes") else
+                         "PASS" if s.outcome == "independent" else "INCONCLUSIVE")
+    against = "the random baseline" if ref else _against(result)
     claim = (f"'{result.target_name}' does not depend on concept '{result.concept}': at every one of {len(stats)} "
-             f"layer(s) its TCAV runs are shown to stay below the random baseline + {margin:.2f}")
-    verdicts = {s.verdict for s in stats}
-    worst = max(stats, key=lambda s: s.comparison.effect)
+             f"layer(s) its TCAV is shown to stay within ±{margin:.2f} of {against}")
+    if ref:
+        claim = (f"'{result.target_name}' does not depend on concept '{result.concept}': at every one of {len(stats)} "
+                 f"layer(s) its TCAV runs are shown to stay below the random baseline + {margin:.2f}")
+    fails = [s for s in stats if s.verdict == "FAIL"]
+    pool = fails or [s for s in stats if s.decides]
+    worst = (max(stats, key=lambda s: s.comparison.effect) if ref else
+             max(pool, key=lambda s: abs(s.effect) if np.isfinite(s.effect) else -1.0) if pool else None)
     reason = None
-    if "FAIL" not in verdicts and verdicts != {"PASS"}:
-        unsure = [s for s in stats if s.verdict == "INCONCLUSIVE"]
-        parts = []
-        if any(not s.represented for s in unsure):
-            parts.append("not represented at " + _unrepresented(stats, min_accuracy))
-        if any(s.represented for s in unsure):
-            parts.append("equivalence to the random baseline could not be shown at "
-                         + ", ".join(f"'{s.layer}' (effect {s.comparison.effect:.3f}, p {s.p_adjusted:.3g})"
-                                     for s in unsure if s.represented)
-                         + "; absence of significance is not evidence of absence (more random runs may decide)")
-        reason = "; ".join(parts)
-    decision = (f"equivalence test: one-sided Welch t-test that the concept's mean TCAV is below the random baseline's "
-                f"+ {margin}, Holm-corrected over layers; PASS needs every layer; FAIL when some layer is significantly "
-                f"above the baseline by at least {margin}")
-    detail = (f"largest effect at '{worst.layer}': TCAV {worst.comparison.concept_mean:.3f} vs random "
-              f"{worst.comparison.random_mean:.3f} (effect {worst.comparison.effect:.3f}, 95% CI "
-              f"[{worst.comparison.ci[0]:.3f}, {worst.comparison.ci[1]:.3f}])")
+    if not fails and {s.verdict for s in stats} != {"PASS"}:
+        reason = _independent_reason(stats, margin, min_accuracy, ref)
+    if ref:
+        decision = (f"equivalence test: one-sided Welch t-test that the concept's mean TCAV is below the random "
+                    f"baseline's + {margin}, Holm-corrected over layers; PASS needs every layer; FAIL when some layer is "
+                    f"significantly above the baseline by at least {margin}")
+    else:
+        decision = _decision(result, "independent", alpha, min_accuracy, margin) + "; PASS needs every layer"
+    detail = f"largest effect at '{worst.layer}': " + _layer_numbers(worst, result) if worst is not None else ""
+    if worst is not None and worst.verdict == "FAIL" and not ref:
+        detail = (f"at '{worst.layer}' concept '{result.concept}' "
+                  + ("pushes the class away (opposes)" if worst.outcome == "opposes" else
+                     "raises the class's logit (depends)")
+                  + ": " + _layer_numbers(worst, result).replace(f"Holm-adjusted p {worst.p_adjusted:.3g}",
+                                                                 f"Holm-adjusted p {_direction_p(worst):.3g}"))
     evidence = TCAVEvidence(result, "independent", stats, alpha, min_accuracy, decision,
                             primary_p=_all_p(stats), params={"margin": margin})
-    return Check("tcav_independent", claim, _overall(stats, all_needed=True), threshold, worst.comparison.effect,
-                 _metrics(stats, worst.comparison.effect), reason=reason, detail=detail, evidence=evidence, model=model)
+    threshold = Threshold.of("effect", margin, None) if ref else Threshold.of("effect", margin, -margin)
+    effect = worst.effect if worst is not None else None
+    return Check("tcav_independent", claim, _overall(stats, all_needed=True), threshold, effect,
+                 _metrics(stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
+
+
+def _direction_p(s: LayerStats) -> float:
+    return s.p_holm["less"] if s.outcome == "opposes" else s.p_holm["greater"]
+
+
+def _independent_reason(stats: list[LayerStats], margin: float, min_accuracy: float, ref: bool) -> str:
+    """Why independence is INCONCLUSIVE: layers that decide nothing, and layers where equivalence was not shown."""
+    unsure = [s for s in stats if s.verdict == "INCONCLUSIVE"]
+    parts = []
+    if any(not s.represented for s in unsure):
+        parts.append("not represented at " + _unrepresented(stats, min_accuracy))
+    if not ref and any(s.represented and s.reason for s in unsure):
+        parts.append("; ".join(f"'{s.layer}': {s.reason}" for s in unsure if s.represented and s.reason))
+    shown = [s for s in unsure if (s.represented if ref else s.decides)]
+    if shown:
+        what = ("the random baseline" if ref else "the siblings" if shown[0].contrast is not None
+                else "the pseudo-concept null")
+        parts.append(f"equivalence to {what} could not be shown at "
+                     + ", ".join(f"'{s.layer}' (effect {s.effect:.3f}, p {s.p_adjusted:.3g})" for s in shown)
+                     + "; absence of significance is not evidence of absence (more random sets, or a narrower "
+                       "null through contrast=, may decide)")
+    return "; ".join(parts)
 
 
 def more_than_check(result: TCAVResult, other: TCAVResult, *, min_effect: float = 0.05, alpha: float = ALPHA,
                     min_accuracy: float = MIN_ACCURACY, model: Any = None) -> Check:
-    """PASS when, at some layer where both concepts are represented, the concept's runs are significantly above
-    the other concept's (Welch, Holm) by at least min_effect."""
+    """PASS when, at some layer where both concepts are represented (and that is informative), the concept's
+    mean score is significantly above the other concept's by at least min_effect, Holm across the layers.
+    Default mode: the difference of the two fixed sets' means against the pseudo-concepts' spread (sqrt(2) sd)."""
     stats = _layer_stats(result, 0.0, min_accuracy, other=other)
-    _adjust(stats, "p_greater")
+    ref = _reference(result)
+    if ref:
+        for s, p in zip(stats, tcav_stats.holm([s.comparison.p_greater if s.represented else float("nan")
+                                                for s in stats])):
+            s.p_adjusted = p
+    else:
+        _holm_outcomes(stats, min_effect, alpha, more_than=True)
+        for s in stats:
+            s.p_adjusted = s.p_holm["greater"]
     for s in stats:
-        c = s.comparison
-        s.verdict = ("INCONCLUSIVE" if not s.represented else
-                     "PASS" if s.p_adjusted < alpha and c.effect >= min_effect else "FAIL")
-    represented = [s for s in stats if s.represented]
-    threshold = Threshold.of("effect", None, min_effect)
+        usable = s.represented if ref else s.decides
+        s.verdict = ("INCONCLUSIVE" if not usable else
+                     "PASS" if s.p_adjusted < alpha and s.effect >= min_effect else "FAIL")
+    usable = [s for s in stats if (s.represented if ref else s.decides)]
     claim = (f"'{result.target_name}' depends on concept '{result.concept}' more than on '{other.concept}': "
              f"TCAV significantly higher by at least {min_effect:.2f} at one of {len(stats)} layer(s)")
-    reason = None if represented else ("both concepts must be represented at a layer; "
-                                       + _unrepresented(stats, min_accuracy))
+    reason = None
+    if not usable:
+        reason = ("both concepts must be represented at a layer; " + _unrepresented(stats, min_accuracy)
+                  if not any(s.represented for s in stats) else "no layer can decide the claim: " + _undecidable(stats))
     passing = [s for s in stats if s.verdict == "PASS"]
-    best = max(passing or represented, key=lambda s: s.comparison.effect) if represented else None
+    best = max(passing or usable, key=lambda s: s.effect) if usable else None
     detail = ""
     if best is not None:
         c = best.comparison
         detail = (f"best layer '{best.layer}': '{result.concept}' {c.concept_mean:.3f} vs '{other.concept}' "
                   f"{c.random_mean:.3f}, Holm-adjusted p {best.p_adjusted:.3g}")
+        if not ref and best.null is not None:
+            detail += f" (a fixed set's mean varies with sd {best.null.null_sd:.3f} among pseudo-concepts)"
     decision = ("one-sided Welch t-test of the concept's runs against the other concept's runs (same random sets), "
                 "Holm-corrected over layers")
+    if not ref:
+        decision = ("one-sided t-test of the difference of the two concepts' mean TCAV scores, scaled by the pseudo-"
+                    "concept null's spread (sd * sqrt(2), df = P - 1: each fixed set's mean varies like a random "
+                    "set's), Holm-corrected over the layers where both are represented and the layer is informative")
     evidence = TCAVEvidence(result, "more_than", stats, alpha, min_accuracy, decision,
-                            primary_p=min((s.p_adjusted for s in represented), default=float("nan")), other=other,
+                            primary_p=min((s.p_adjusted for s in usable), default=float("nan")), other=other,
                             params={"min_effect": min_effect})
-    effect = best.comparison.effect if best else None
-    return Check("tcav_more_than", claim, _overall(stats, all_needed=False), threshold,
-                 effect, _metrics(stats, effect), reason=reason, detail=detail,
-                 evidence=evidence, model=model)
+    effect = best.effect if best else None
+    return Check("tcav_more_than", claim, _overall(stats, all_needed=False), Threshold.of("effect", None, min_effect),
+                 effect, _metrics(stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)

@@ -1,4 +1,5 @@
-"""Statistics for TCAV: tests against the random baseline and 0.5, effect sizes, Holm correction."""
+"""Statistics for TCAV: the pseudo-concept null (prediction test, TOST), Welch / Student against the random runs,
+effect sizes, Holm correction."""
 from __future__ import annotations
 
 import math
@@ -121,3 +122,88 @@ def compare(concept: Sequence[float], random: Sequence[float], *, seed: int, mar
         p_one_sample=one_sample(c, 0.5),
         p_within=welch(c, r, "less", shift=margin),
     )
+
+
+@dataclass
+class NullComparison:
+    """A concept's mean score against the pseudo-concepts' mean scores (random sets scored like the concept).
+
+    The concept set is fixed, so its mean score is one draw, not a sample of runs: it is compared with the
+    spread of other fixed sets (prediction test, df = P - 1), never with the runs' standard error.
+    For `difference` (more_than), `null_mean` is the other concept's mean and the spread is sqrt(2) wider.
+    """
+
+    concept_mean: float
+    null_mean: float
+    null_sd: float  # sd of the P pseudo-concept means (ddof=1)
+    n_null: int  # P
+    effect: float  # concept_mean - null_mean
+    interval: tuple[float, float]  # 95 % interval of the effect from the null's spread
+    p_greater: float  # one-sided: the concept scores above the null (depends)
+    p_less: float  # one-sided: below (opposes)
+    p_two_sided: float
+    p_equivalent: float  # two one-sided tests (TOST): the effect lies within +-margin
+    margin: float
+
+
+def _nan_comparison(concept_mean: float, null_mean: float, sd: float, n: int, margin: float) -> NullComparison:
+    nan = float("nan")
+    effect = concept_mean - null_mean if math.isfinite(concept_mean) and math.isfinite(null_mean) else nan
+    return NullComparison(concept_mean, null_mean, sd, n, effect, (nan, nan), nan, nan, nan, nan, margin)
+
+
+def _t_comparison(c: float, mu: float, sd: float, n: int, se: float, margin: float, level: float) -> NullComparison:
+    from scipy import stats
+
+    if not (se > 0 and math.isfinite(se) and math.isfinite(c)):  # a null without spread cannot judge anything
+        return _nan_comparison(c, mu, sd, n, margin)
+    df = n - 1
+    t = (c - mu) / se
+    p_low = float(stats.t.sf((c - mu + margin) / se, df))  # effect > -margin
+    p_high = float(stats.t.cdf((c - mu - margin) / se, df))  # effect < +margin
+    q = float(stats.t.ppf(0.5 + level / 2, df))
+    effect = c - mu
+    return NullComparison(
+        concept_mean=c, null_mean=mu, null_sd=sd, n_null=n, effect=effect,
+        interval=(effect - q * se, effect + q * se),
+        p_greater=float(stats.t.sf(t, df)), p_less=float(stats.t.cdf(t, df)),
+        p_two_sided=float(min(1.0, 2 * stats.t.sf(abs(t), df))), p_equivalent=max(p_low, p_high), margin=margin,
+    )
+
+
+def prediction_test(concept_mean: float, null: Sequence[float], *, margin: float = 0.1,
+                    level: float = 0.95) -> NullComparison:
+    """Is the concept's mean score extreme among the P pseudo-concept means?
+
+    t = (c - mean(null)) / (sd(null) * sqrt(1 + 1/P)), df = P - 1: the t-test of one new draw against a
+    sample, so 20 random sets can reach small p-values (a rank p-value bottoms out at 1 / (P + 1)).
+    """
+    z = np.asarray(null, float)
+    z = z[np.isfinite(z)]
+    c = float(concept_mean)
+    if len(z) < 2:
+        return _nan_comparison(c, float(z.mean()) if len(z) else float("nan"), float("nan"), len(z), margin)
+    sd = float(z.std(ddof=1))
+    return _t_comparison(c, float(z.mean()), sd, len(z), sd * math.sqrt(1 + 1 / len(z)), margin, level)
+
+
+def prediction_z(value: float, null: Sequence[float]) -> float:
+    """(value - mean(null)) / (sd(null) * sqrt(1 + 1/P)): how far one new draw lies from P others (NaN: no spread)."""
+    z = np.asarray(null, float)
+    z = z[np.isfinite(z)]
+    if len(z) < 2 or not math.isfinite(value):
+        return float("nan")
+    se = float(z.std(ddof=1)) * math.sqrt(1 + 1 / len(z))
+    return (value - float(z.mean())) / se if se > 0 else float("nan")
+
+
+def difference_test(a_mean: float, b_mean: float, null: Sequence[float], *, margin: float = 0.1,
+                    level: float = 0.95) -> NullComparison:
+    """Is concept A's mean score above concept B's, given that any fixed set's mean varies like the
+    pseudo-concepts' (the difference of two such draws has sd(null) * sqrt(2)), df = P - 1."""
+    z = np.asarray(null, float)
+    z = z[np.isfinite(z)]
+    if len(z) < 2:
+        return _nan_comparison(float(a_mean), float(b_mean), float("nan"), len(z), margin)
+    sd = float(z.std(ddof=1))
+    return _t_comparison(float(a_mean), float(b_mean), sd, len(z), sd * math.sqrt(2), margin, level)

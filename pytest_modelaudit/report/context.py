@@ -279,13 +279,22 @@ def _ablation_view(ev: dict, budget: ImageBudget, status: str) -> dict:
     }
 
 CLAIM_KINDS = {
-    "depends": "depends: the concept raises the target's score (TCAV above the random baseline)",
-    "independent": "independent: the concept does not drive the target (TCAV shown to stay near the baseline)",
-    "more_than": "more than another concept: TCAV above the other concept's runs",
+    "depends": "depends: the concept raises the target's score (TCAV above the random sets')",
+    "opposes": "opposes: the concept pushes the target away (TCAV below the random sets')",
+    "independent": "independent: the concept does not drive the target (TCAV shown to stay near the random sets')",
+    "more_than": "more than another concept: TCAV above the other concept's",
+}
+OUTCOMES = {
+    "depends": "depends", "opposes": "opposes (pushes away)", "independent": "independent",
+    "undecided": "undecided", "more": "more", "less": "less",
 }
 MAX_CONCEPT_THUMBS = 6
 # Per-layer metrics a TCAV check records (tcav[conv3], p_adj[conv3], ...): the layer table shows them.
-_TCAV_LAYER_METRIC = re.compile(r"^(tcav|random|p_adj|cav_acc)\[.*\]$")
+_TCAV_LAYER_METRIC = re.compile(r"^(tcav|random|p_adj|cav_acc|null_mean|null_sd|grad_var|informative|contrast|"
+                                r"contrast_null)\[.*\]$")
+# The raw p each claim kind decides with, per pseudo-concept comparison: (key, table header).
+_NULL_P = {"depends": ("p_greater", "p above"), "opposes": ("p_less", "p below"),
+           "independent": ("p_equivalent", "p TOST"), "more_than": ("p_greater", "p above")}
 
 
 def _count_summary(counts: list) -> str:
@@ -301,6 +310,86 @@ def _names_summary(names: list[str], keep: int = 3) -> str:
     if len(names) <= keep + 1:
         return ", ".join(names)
     return ", ".join(names[:keep]) + f", … {names[-1]}"
+
+
+def _mean_sd(n: dict) -> str:
+    """'0.50 ± 0.23 (20)': a null's mean, spread and size."""
+    mean, sd = fmt_score(n.get("null_mean")), fmt_score(n.get("null_sd"))
+    size = n.get("n_null")
+    return f"{mean} ± {sd}" + (f" ({size})" if isinstance(size, int) and not isinstance(size, bool) else "")
+
+
+def _null_cells(n: dict, kind: str) -> dict:
+    """The table cells of one pseudo-concept comparison."""
+    key, _ = _NULL_P.get(kind, _NULL_P["depends"])
+    return {
+        "concept_mean": fmt_score(n.get("concept_mean")),
+        "null": _mean_sd(n),
+        "effect": fmt_score(n.get("effect"), signed=True),
+        "interval": fmt_interval(n.get("interval"), signed=True),
+        "p_raw": fmt_p(n.get(key)),
+        "p_two_sided": fmt_p(n.get("p_two_sided")),
+    }
+
+
+def _tcav_null_layer(L: dict, kind: str, concept: str, other: str, alpha: float | None, base: dict) -> dict:
+    """A default-mode layer: informativeness, the pseudo-concept null and, when given, the contrast."""
+    null = _d(L.get("null"))
+    contrast = _d(L.get("contrast"))
+    cstats = _d(contrast.get("stats"))
+    decides = bool(L.get("represented")) and bool(L.get("informative", True)) and not L.get("reason")
+    p_adj = finite_number(L.get("p_adjusted"))
+    groups = [plots.Group(concept or "concept", plots.finite(L.get("concept_scores")), "concept")]
+    if kind == "more_than" and isinstance(L.get("other_scores"), list):
+        groups.append(plots.Group(other or "other", plots.finite(L.get("other_scores")), "other"))
+    groups.append(plots.Group("null", plots.finite(L.get("null_scores")), "random"))
+    if cstats:
+        groups.append(plots.Group("contrast", plots.finite(contrast.get("scores")), "other"))
+        groups.append(plots.Group("ctr. null", plots.finite(contrast.get("null_scores")), "random"))
+    name = base["layer"]
+    title = (f"TCAV at layer {name}: the concept's runs (mean: its score) against the null, each dot one random set "
+             "scored as a pseudo-concept (its mean over its runs)") + (
+        "; then the contrast (one run per sibling) against pseudo-contrasts" if cstats else "")
+    variation = finite_number(L.get("gradient_variation"))
+    informative = bool(L.get("informative", True))
+    why = _s(L.get("reason"))
+    short = ""
+    if not L.get("represented"):
+        short = base["reason_short"] or "not represented"
+    elif not informative:
+        short = "not informative: the gradient is the same for every image"
+    elif why:
+        short = "decides nothing"
+    view = dict(base)
+    view.update({
+        "null_mode": True,
+        "represented": decides,
+        "acc_ok": bool(L.get("represented")),
+        "reason": why,
+        "reason_short": short,
+        "informative": informative,
+        "grad_var": (f"{variation:.2g}" if variation is not None else DASH),
+        "informative_text": ("yes" if informative else "no") + f" · {f'{variation:.2g}' if variation is not None else 'zero'}",
+        "outcome": OUTCOMES.get(_s(L.get("outcome")), DASH) if decides else DASH,
+        "p_adjusted": fmt_p(p_adj),
+        "significant": decides and p_adj is not None and alpha is not None and p_adj < alpha,
+        "one_sided": fmt_score(L.get("one_sided_share")),
+        "magnitude_z": (f"{finite_number(L.get('magnitude_z')):+.1f}" if finite_number(L.get("magnitude_z")) is not None
+                        else DASH),
+        "magnitude_z_min": fmt_value(L.get("magnitude_z_min")),
+        "null_runs": str(len(plots.finite(L.get("null_scores")))),
+        **_null_cells(null, kind),
+        "svg": plots.strip_plot(groups, muted=not decides, title=title),
+        "contrast": None,
+    })
+    if cstats:
+        view["contrast"] = {
+            **_null_cells(cstats, kind),
+            "siblings": ", ".join(_quote(x) for x in _l(contrast.get("siblings"))),
+            "scores": " · ".join(fmt_score(x) for x in _l(contrast.get("scores"))),
+            "accuracy": fmt_score(contrast.get("accuracy_mean")),
+        }
+    return view
 
 
 def _tcav_layer_view(raw: Any, kind: str, concept: str, other: str, alpha: float | None,
@@ -326,6 +415,8 @@ def _tcav_layer_view(raw: Any, kind: str, concept: str, other: str, alpha: float
                       + ", so this layer can neither pass nor fail the claim")
         else:
             reason = "not represented: CAV accuracy below the minimum; this layer does not count"
+    elif L.get("informative") is False and L.get("informative_reason"):  # tcav-reference records it, never gates
+        reason = f"not informative: {_s(L.get('informative_reason'))} (tcav-reference does not gate on it)"
 
     groups = [plots.Group(concept or "concept", plots.finite(L.get("concept_scores")), "concept")]
     if kind == "more_than" and isinstance(L.get("other_scores"), list):
@@ -335,8 +426,9 @@ def _tcav_layer_view(raw: Any, kind: str, concept: str, other: str, alpha: float
         f"{g.label} {len(g.values)} run(s), mean {fmt_score(sum(g.values) / len(g.values)) if g.values else DASH}"
         for g in groups)
     dims = L.get("dims")
-    return {
+    base = {
         "layer": name,
+        "null_mode": False,
         "dims": fmt_num(dims) if isinstance(dims, int) and not isinstance(dims, bool) else "",
         "verdict": verdict,
         "represented": represented,
@@ -357,8 +449,38 @@ def _tcav_layer_view(raw: Any, kind: str, concept: str, other: str, alpha: float
         "runs": fmt_num(L.get("runs")) if L.get("runs") is not None else str(len(groups[0].values)),
         "baseline_runs": (fmt_num(L.get("baseline_runs")) if L.get("baseline_runs") is not None
                           else str(len(groups[-1].values))),
-        "svg": plots.strip_plot(groups, muted=not represented, title=title),
+        "svg": "",
     }
+    if isinstance(L.get("null"), dict):
+        return _tcav_null_layer(L, kind, concept, other, alpha, base)
+    base["svg"] = plots.strip_plot(groups, muted=not represented, title=title)
+    return base
+
+
+def _tcav_notes(kind: str, alpha: float | None, null_mode: bool, contrast: bool) -> str:
+    """The note under the layer table: which p decides, what is for reference only."""
+    if not null_mode:
+        return (("p below margin: one-sided Welch test that the concept's mean TCAV stays below the "
+                 "baseline's + margin" if kind == "independent" else
+                 "p Welch: one-sided Welch test of the concept's runs above the "
+                 + ("other concept's" if kind == "more_than" else "random baseline's")
+                 + " runs (two-sided in brackets)")
+                + "; this is the p the claim decides with. p Holm adjusts it over the claim's layers "
+                f"(bold: below α {fmt_num(alpha)}). p vs 0.5 (one-sample t-test of the concept's runs) and "
+                "p Student (tensorflow/tcav's two-sided test against the random runs) are for reference only.")
+    _, head = _NULL_P.get(kind, _NULL_P["depends"])
+    what = {"p above": "one-sided, the concept above the null", "p below": "one-sided, the concept below the null",
+            "p TOST": "two one-sided tests that the effect lies within ±margin"}[head]
+    return ("Null: every random set scored as a pseudo-concept, exactly as the concept (its CAVs against the other "
+            "random sets, its score the mean over its runs); mean ± sd (number of sets). "
+            f"{head}: prediction t-test of the concept's mean among the pseudo-concepts' means ({what}; two-sided "
+            f"in brackets); p Holm adjusts it over the layers that decide (bold: below α {fmt_num(alpha)}). "
+            + ("The claim decides against the siblings (second table); the random-based numbers are for reference. "
+               if contrast else "")
+            + "A layer decides nothing when the concept is not represented (CAV accuracy), when the target's gradient "
+              "points the same way for every image (gradient variation below the minimum: TCAV would only measure the "
+              "sign of <class weights, CAV>) or when every directional derivative is 0. p Student (tensorflow/tcav's "
+              "test) is for reference only.")
 
 
 def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
@@ -368,10 +490,15 @@ def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
     alpha = finite_number(ev.get("alpha"))
     min_acc = finite_number(ev.get("min_accuracy"))
     layers = [_tcav_layer_view(L, kind, concept, other, alpha, min_acc) for L in _l(ev.get("layers"))]
+    null_mode = any(L["null_mode"] for L in layers)
+    siblings = [_s(n) for n in _l(ev.get("contrast"))]
+    has_contrast = null_mode and any(L.get("contrast") for L in layers)
 
     concept_text = _quote(concept)
     if kind == "more_than" and other:
         concept_text += f" compared with {_quote(other)}"
+    if siblings:
+        concept_text += " against its siblings " + ", ".join(_quote(x) for x in siblings)
     random_sets = [_s(n) for n in _l(ev.get("random_sets"))]
     n_random = _l(ev.get("n_random"))
     images = [f"target {fmt_num(ev.get('n_target'))}", f"concept {fmt_num(ev.get('n_concept'))}"]
@@ -379,11 +506,18 @@ def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         n_sets = len(random_sets) or len(n_random)
         images.append(f"random {_count_summary(n_random)} ({n_sets} set{'s' if n_sets != 1 else ''}"
                       + (f": {_names_summary(random_sets)}" if random_sets else "") + ")")
+    if siblings:
+        images.append(f"siblings {_count_summary(_l(ev.get('n_contrast')))}")
     runs = {(_s(L.get("runs")), _s(L.get("baseline_runs"))) for L in map(_d, _l(ev.get("layers")))}
     if len(runs) == 1:
         r, b = next(iter(runs))
         runs_text = (f"{r or DASH} concept run(s) (one CAV per random set) and {b or DASH} random-vs-random "
                      "baseline run(s) per layer")
+        if null_mode:
+            n_sets = len(random_sets) or len(n_random)
+            runs_text = (f"{r or DASH} concept run(s) (one CAV per random set); null: {n_sets} random sets, each "
+                         f"scored as a pseudo-concept against the other {max(n_sets - 1, 0)} (one pair matrix per "
+                         "layer, shared by every claim of the session)")
     else:
         runs_text = "per layer, see the table"
     params = _d(ev.get("params"))
@@ -407,6 +541,8 @@ def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
     if params:
         facts.append(("Parameters", fmt_value(params)))
     facts += [("Alpha", fmt_num(alpha)), ("Min CAV accuracy", fmt_score(min_acc))]
+    if null_mode and finite_number(ev.get("gradient_variation_min")) is not None:
+        facts.append(("Min gradient variation", fmt_value(ev.get("gradient_variation_min"))))
     facts_extra = [
         ("Images per set", " · ".join(images)),
         ("Target images from", _s(ev.get("target_source"), DASH)),
@@ -428,6 +564,7 @@ def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
             thumbs.append(t)
         else:
             omitted = True
+    _, null_head = _NULL_P.get(kind, _NULL_P["depends"])
     return {
         "type": "tcav",
         "facts": facts,
@@ -440,17 +577,13 @@ def _tcav_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         "other": other,
         "figures": layers,
         "layers": layers,
+        "null_mode": null_mode,
+        "has_contrast": has_contrast,
+        "siblings": ", ".join(_quote(x) for x in siblings),
+        "null_p_head": null_head,
         "p_raw_head": "p below margin" if kind == "independent" else "p Welch",
         "p_raw_sub": "raw, one-sided" if kind == "independent" else "raw: one-sided (two-sided)",
-        "p_note": (("p below margin: one-sided Welch test that the concept's mean TCAV stays below the "
-                    "baseline's + margin" if kind == "independent" else
-                    "p Welch: one-sided Welch test of the concept's runs above the "
-                    + ("other concept's" if kind == "more_than" else "random baseline's")
-                    + " runs (two-sided in brackets)")
-                   + "; this is the p the claim decides with. p Holm adjusts it over the claim's layers "
-                   f"(bold: below α {fmt_num(alpha)}). p vs 0.5 (one-sample t-test of the concept's runs) and "
-                   "p Student (tensorflow/tcav's two-sided test against the random runs) are for reference "
-                   "only."),
+        "p_note": _tcav_notes(kind, alpha, null_mode, has_contrast),
         "baseline_label": f"‘{other}’" if kind == "more_than" and other else "random",
         "alpha": fmt_num(alpha),
         "session_flag": (survives is False),
