@@ -200,7 +200,7 @@ def _ablation_check(result: AblationResult, kind: str, metric: str, claim: str, 
     if measured is not None:
         fname = result.fills[decisive].name
         metrics[metric] = measured
-        others = ", ".join(f"{f.name} {_fmt(v)}" + ("" if ok else " (did not remove: not counted)")
+        others = ", ".join(f"{f.name} {_fmt(v)}" + ("" if ok else " (not counted)")
                            for f, v, ok in zip(result.fills, per_fill, admissible))
         detail = (f"mean over {usable} image(s) with fill '{fname}', the admissible fill least favourable to the "
                   f"claim (all fills: {others})")
