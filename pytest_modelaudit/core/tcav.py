@@ -288,8 +288,9 @@ def pair_matrix(adapter: ModelAdapter, layer: str, grads: np.ndarray, racts: lis
                 names: list[str], *, seed: int, pooling: str | None, score: str, target: int, target_hash: str,
                 cache: ArrayCache) -> np.ndarray:
     """[4, R, R]: TCAV score of CAV(random_i vs random_j), its held-out accuracy, 1 where the run puts every
-    target image on one side, and the mean directional derivative along the unit CAV (NaN diagonal). Depends only on (model, layer, class, pooling, random sets, seed):
-    computed once and shared by every claim of the session."""
+    target image on one side, and the mean directional derivative along the unit CAV (NaN diagonal).
+    Depends only on (model, layer, class, pooling, random sets, seed): computed once and shared by every
+    claim of the session."""
     key = ("baseline", model_identity(adapter), layer, pooling, "default", "pairs+magnitudes", seed, score, target,
            target_hash, *rhash)
     hit = cache.get(key)

@@ -143,8 +143,8 @@ def _null_stats(s: LayerStats, layer: LayerTCAV, margin: float, min_accuracy: fl
     if len(layer.contrast_scores) and other is None:
         mags, null_mags = layer.contrast_magnitudes, layer.contrast_null_magnitudes
     if other is None and len(null_mags):
-        s.magnitude_z = tcav_stats.prediction_z(float(np.mean(mags)), null_mags)
         s.magnitude = tcav_stats.prediction_test(float(np.mean(mags)), null_mags, margin=0.0)
+        s.magnitude_z = s.magnitude.z
     if len(layer.contrast_scores) and other is None:
         s.contrast_accuracy = float(np.mean(layer.contrast_accuracies))
         s.represented = s.represented and s.contrast_accuracy >= min_accuracy

@@ -145,6 +145,12 @@ class NullComparison:
     p_equivalent: float  # two one-sided tests (TOST): the effect lies within +-margin
     margin: float
 
+    @property
+    def z(self) -> float:
+        """The effect on the prediction scale, in pseudo-concept sd (NaN: no spread)."""
+        se = self.null_sd * math.sqrt(1 + 1 / self.n_null) if self.n_null else float("nan")
+        return self.effect / se if math.isfinite(se) and se > 0 and math.isfinite(self.effect) else float("nan")
+
 
 def _nan_comparison(concept_mean: float, null_mean: float, sd: float, n: int, margin: float) -> NullComparison:
     nan = float("nan")
@@ -185,16 +191,6 @@ def prediction_test(concept_mean: float, null: Sequence[float], *, margin: float
         return _nan_comparison(c, float(z.mean()) if len(z) else float("nan"), float("nan"), len(z), margin)
     sd = float(z.std(ddof=1))
     return _t_comparison(c, float(z.mean()), sd, len(z), sd * math.sqrt(1 + 1 / len(z)), margin, level)
-
-
-def prediction_z(value: float, null: Sequence[float]) -> float:
-    """(value - mean(null)) / (sd(null) * sqrt(1 + 1/P)): how far one new draw lies from P others (NaN: no spread)."""
-    z = np.asarray(null, float)
-    z = z[np.isfinite(z)]
-    if len(z) < 2 or not math.isfinite(value):
-        return float("nan")
-    se = float(z.std(ddof=1)) * math.sqrt(1 + 1 / len(z))
-    return (value - float(z.mean())) / se if se > 0 else float("nan")
 
 
 def difference_test(a_mean: float, b_mean: float, null: Sequence[float], *, margin: float = 0.1,
