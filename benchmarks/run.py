@@ -203,7 +203,8 @@ def bench_tcav(model: Any) -> dict[str, Any]:
         "speedup_vs_naive": round(naive / t_ours, 2),
         "detail": (f"3 concept claims x {len(layers)} layers ({', '.join(layers)}), {n_random} random sets, {n} images "
                    f"per set ({total_images} images), 1 class: {t_ours:.1f}s end to end (activations, gradients, "
-                   f"{len(concepts) * n_random * len(layers)} concept + {n_random * len(layers)} shared baseline CAVs, "
+                   f"{len(concepts) * n_random * len(layers)} concept + {n_random * (n_random - 1) // 2 * len(layers)} shared "
+                   "random-pair CAVs for the pseudo-concept null, "
                    f"statistics) vs unavoidable passes {limit:.1f}s (forward over every image once {t_fwd:.1f}s + "
                    f"target backward once per layer {t_back:.1f}s); naive = Xplique's strategy measured on a reduced "
                    f"case (one CAV per layer: {', '.join(f'{t:.2f}s' for t in per_cav)}) and scaled to the "
