@@ -172,22 +172,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not is_audit(item):
             continue
         marker = item.get_closest_marker("model_audit")
-        if marker is not None:
-            _validate_marker(item, marker)
+        problem = _marker_problem(item, marker) if marker is not None else None
+        if problem is not None:  # an ERROR of this test at setup; the other audits still run
+            item.stash[MARKER_PROBLEM] = problem
         if not settings.enabled:
             item.add_marker(pytest.mark.skip(reason=SKIP_REASON))
 
 
-def _validate_marker(item: pytest.Item, marker: pytest.Mark) -> None:
+MARKER_PROBLEM = pytest.StashKey[str]()
+
+
+def _marker_problem(item: pytest.Item, marker: pytest.Mark) -> str | None:
+    """What is wrong with a test's model_audit marker, or None."""
     unknown = set(marker.kwargs) - {"title", "severity"}
     if marker.args or unknown:
-        raise pytest.UsageError(
-            f"{item.nodeid}: @pytest.mark.model_audit takes only title=... and severity=...; got "
-            + ", ".join([repr(a) for a in marker.args] + [repr(k) for k in sorted(unknown)])
-        )
+        return (f"{item.nodeid}: @pytest.mark.model_audit takes only title=... and severity=...; got "
+                + ", ".join([repr(a) for a in marker.args] + [repr(k) for k in sorted(unknown)]))
     severity = marker.kwargs.get("severity", "major")
     if severity not in SEVERITIES:
-        raise pytest.UsageError(f"{item.nodeid}: model_audit severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
+        return f"{item.nodeid}: model_audit severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    problem = item.stash.get(MARKER_PROBLEM, None)
+    if problem is not None and item.config.stash[SETTINGS_KEY].enabled:
+        from .core.errors import ModelAuditError
+
+        raise ModelAuditError(problem)
 
 
 @pytest.fixture
@@ -240,7 +253,8 @@ def _title(item: pytest.Item) -> tuple[str, str]:
         title = f"{name} {param}".strip()
     elif "[" in item.name:
         title = f"{title} {item.name[item.name.index('['):]}"
-    return str(title), str(kwargs.get("severity", "major"))
+    severity = kwargs.get("severity", "major")
+    return str(title), str(severity) if severity in SEVERITIES else "major"  # a bad one is the test's ERROR
 
 
 @pytest.hookimpl(wrapper=True)

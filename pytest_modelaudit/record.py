@@ -334,7 +334,9 @@ def audit_json(*, nodeid: str, anchor: str, title: str, severity: str, status: S
     metrics: dict[str, float | None] = {}
     for c in checks:
         for k, v in c["metrics"].items():
-            key = k if k not in metrics else f"{c['kind']}.{k}"
+            key, n = k if k not in metrics else f"{c['kind']}.{k}", 3
+            while key in metrics:  # a third check of the same kind (share#3.lift) must not overwrite the second
+                key, n = f"{c['kind']}#{n}.{k}", n + 1
             metrics[key] = v
     return {
         "id": anchor,

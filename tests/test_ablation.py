@@ -130,3 +130,16 @@ def test_bad_fills_are_named(square_net, squares):
         region_ablation(square_net, imgs, "square", masks, fills=[bad])
     with pytest.raises(ModelAuditError, match="score must be"):
         drop_check(region_ablation(square_net, imgs, "square", masks), at_most=0.1, score="prob")
+
+
+def test_a_bound_outside_what_the_metric_can_take_is_refused(square_net, squares):
+    imgs, masks = squares
+    res = region_ablation(square_net, imgs, "square", masks, fills=[0.0])
+    with pytest.raises(ModelAuditError, match=r"at_most=20 for 'prob_drop' is outside the range the metric can take, "
+                                              r"\[-1, 1\].*would pass whatever the model does"):
+        drop_check(res, at_most=20)
+    with pytest.raises(ModelAuditError, match=r"at_least=1.5 for 'region_only_prob' .*\[0, 1\].*would fail"):
+        region_only_check(res, at_least=1.5)
+    # a logit drop is unbounded: the same bound is a real claim there (the drop is 7.5)
+    check = drop_check(res, at_most=20, score="logit")
+    assert check.status is Status.PASS and check.measured == pytest.approx(7.5, abs=1e-4)

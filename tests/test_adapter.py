@@ -98,8 +98,28 @@ def test_bad_model_paths(tmp_path, name, match):
 def test_corrupt_model_file_names_the_file(tmp_path):
     path = tmp_path / "broken.keras"
     path.write_bytes(b"not a zip file")
-    with pytest.raises(ModelLoadError, match="broken.keras"):
+    with pytest.raises(ModelLoadError, match="broken.keras.*exists .14 bytes. but is not a valid .keras archive"):
         load_model(path)
+
+
+def test_truncated_or_foreign_keras_files_are_named_invalid_archives(tmp_path):
+    import zipfile
+
+    from known_models import square_model
+
+    good = tmp_path / "good.keras"
+    square_model().save(good)
+    data = good.read_bytes()
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(data[: len(data) // 2])  # an interrupted copy
+    with pytest.raises(ModelLoadError, match="truncated.keras.*not a valid .keras archive"):
+        load_model(truncated)
+    other = tmp_path / "notes.keras"
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr("readme.txt", "a zip, but not a model")
+    with pytest.raises(ModelLoadError, match="notes.keras.*zip file but not a .keras archive: it has no config.json"):
+        load_model(other)
+    assert load_model(good).num_classes == 2  # the real archive still loads
 
 
 def test_savedmodel_folder_is_explained(tmp_path):

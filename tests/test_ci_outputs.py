@@ -213,3 +213,14 @@ def test_gpu_memory_growth_is_set_before_tensorflow_starts(pytester, monkeypatch
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "-W", "error::pytest.PytestConfigWarning")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines([f"*{line}*" for line in expected])
+
+
+def test_every_checks_metrics_keep_their_own_name_in_the_summary():
+    from pytest_modelaudit.core.verdicts import Status
+    from pytest_modelaudit.record import audit_json
+
+    checks = [{"kind": "share", "status": "PASS", "claim": f"c{i}", "threshold": None, "metrics": {"lift": float(i)}}
+              for i in range(3)]
+    record = audit_json(nodeid="t.py::t", anchor="a", title="t", severity="major", status=Status.PASS, message="",
+                        checks=checks, duration=0.1)
+    assert record["metrics"] == {"lift": 0.0, "share.lift": 1.0, "share#3.lift": 2.0}

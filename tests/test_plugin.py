@@ -165,6 +165,29 @@ def test_bad_options_are_usage_errors(suite, args, match):
     result.stderr.fnmatch_lines([match])
 
 
+def test_a_bad_severity_is_an_error_of_that_test_only(pytester):
+    pytester.makepyfile('''
+import pytest
+@pytest.mark.model_audit(title="bad", severity="high")
+def test_bad(audit):
+    pass
+
+@pytest.mark.model_audit(title="fine")
+def test_fine():
+    pass
+''')
+    result = pytester.runpytest("--model-audit", "--model-audit-no-pdf", "--model-audit-report=rep")
+    result.assert_outcomes(errors=1, passed=1)
+    result.stdout.fnmatch_lines(["*model_audit severity must be one of critical, major, minor, info, got 'high'*"])
+    import json
+
+    data = json.loads((pytester.path / "rep" / "results.json").read_text())
+    statuses = {a["nodeid"].split("::")[-1]: a["status"] for a in data["audits"]}
+    assert statuses["test_bad"] == "ERROR" and "got 'high'" in next(
+        a["message"] for a in data["audits"] if a["nodeid"].endswith("test_bad"))
+    assert pytester.runpytest().ret == 0  # without --model-audit nothing breaks the ordinary run
+
+
 def test_marker_is_registered_and_validated(pytester):
     pytester.makepyfile('''
 import pytest
@@ -172,8 +195,9 @@ import pytest
 def test_x():
     pass
 ''')
-    result = pytester.runpytest("--strict-markers", "--model-audit")
-    result.stderr.fnmatch_lines(["*model_audit takes only title=... and severity=...; got 'owner'*"])
+    result = pytester.runpytest("--strict-markers", "--model-audit", "--model-audit-no-pdf")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*model_audit takes only title=... and severity=...; got 'owner'*"])
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.model_audit(title=None, severity='major'):*"])
 

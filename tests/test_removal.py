@@ -137,3 +137,15 @@ def test_the_shipped_shortcut_models_snow_audit_without_fill_images_is_never_a_p
         # keeping only the snow is a real test: other images' snow removes the leopard (the mean and blur are shown)
         assert res.admissible(only=True) == [False, False, True]
         assert region_only_check(res, at_most=0.5).status is not Status.INCONCLUSIVE
+
+
+def test_an_empty_folder_with_masks_is_inconclusive_naming_the_folder(tmp_path, square_net):
+    from pytest_modelaudit import load_images
+
+    empty = tmp_path / "data" / "empty"
+    empty.mkdir(parents=True)
+    images = load_images(empty, masks=True)
+    assert len(images) == 0 and images.masks.shape == (0, 1, 1)
+    check = drop_check(region_ablation(square_net, images, "square", images.masks), at_most=0.2)
+    assert check.status is Status.INCONCLUSIVE
+    assert f"no PNG or JPEG images in {empty}" in check.reason

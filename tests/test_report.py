@@ -122,12 +122,18 @@ def test_pdf_render_error_leaves_no_partial_pdf(tmp_path, monkeypatch, sample):
     fake.HTML = HTML
     fake.urls = types.SimpleNamespace(default_url_fetcher=lambda url, **kw: None)
     monkeypatch.setitem(sys.modules, "weasyprint", fake)
-    (tmp_path / "report.pdf").write_bytes(b"%PDF old")  # an old PDF is not half-overwritten
+    (tmp_path / "report.pdf").write_bytes(b"%PDF old")  # an earlier run's PDF: neither half-overwritten nor kept
     with pytest.warns(ReportWarning, match="pango"):
         files = write_report(sample, tmp_path)
     assert files.pdf_path is None and "pango" in files.pdf_error
-    assert (tmp_path / "report.pdf").read_bytes() == b"%PDF old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "report.pdf", "results.json", "summary.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "results.json", "summary.md"]
+    assert "report.pdf" not in (tmp_path / "summary.md").read_text()
+
+
+def test_no_pdf_run_removes_an_earlier_runs_pdf(tmp_path, sample):
+    (tmp_path / "report.pdf").write_bytes(b"%PDF old")
+    files = write_report(sample, tmp_path, pdf=False)
+    assert files.pdf_path is None and not (tmp_path / "report.pdf").exists()
 
 
 def test_unwritable_out_dir_names_the_folder(tmp_path, sample):

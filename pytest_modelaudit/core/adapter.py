@@ -47,6 +47,7 @@ def _load_keras(path: Path, safe_mode: bool) -> Any:
         )
     if path.suffix.lower() not in (".keras", ".h5", ".hdf5"):
         raise ModelLoadError(f"Model file {str(path)!r} has an unsupported extension; expected .keras, .h5 or a SavedModel folder.")
+    _check_archive(path)
     try:
         return keras.models.load_model(path, compile=False, safe_mode=safe_mode)
     except ValueError as exc:
@@ -58,6 +59,33 @@ def _load_keras(path: Path, safe_mode: bool) -> Any:
         raise ModelLoadError(f"Model file {str(path)!r} could not be loaded: {exc}") from exc
     except Exception as exc:  # corrupt zip/h5, unknown custom objects...
         raise ModelLoadError(f"Model file {str(path)!r} could not be loaded: {type(exc).__name__}: {exc}") from exc
+
+
+def _check_archive(path: Path) -> None:
+    """A .keras file is a zip archive holding config.json; say so plainly when it is not (Keras would say the file
+    was not found although it exists)."""
+    import zipfile
+
+    if path.suffix.lower() != ".keras":
+        return
+    size = path.stat().st_size
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"Model file {str(path)!r} exists ({size} bytes) but is not a valid .keras archive: a "
+                             ".keras file is a zip archive written by model.save('model.keras'); this one is not a zip "
+                             "file (renamed from another format, or truncated by an interrupted copy or download).")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ModelLoadError(f"Model file {str(path)!r} is not a valid .keras archive: the zip is damaged ({exc}); "
+                             "it may be truncated. Save or copy the model again.") from exc
+    if bad is not None:
+        raise ModelLoadError(f"Model file {str(path)!r} is not a valid .keras archive: its member {bad!r} is damaged; "
+                             "it may be truncated. Save or copy the model again.")
+    if "config.json" not in names:
+        raise ModelLoadError(f"Model file {str(path)!r} is a zip file but not a .keras archive: it has no config.json "
+                             "(a .keras file is written by model.save('model.keras')).")
 
 
 class ModelAdapter:

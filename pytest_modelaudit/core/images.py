@@ -139,8 +139,9 @@ def load_images(
         for p in files:
             if not p.is_file():
                 raise ImageLoadError(f"Image file {str(p)!r} does not exist.")
-    if not files:
-        return ImageSet(np.zeros((0, 1, 1, 3), np.float32), [], None, label, [f"no PNG or JPEG images in {label}"])
+    if not files:  # an empty set (with empty masks when asked): its audits are INCONCLUSIVE, naming the folder
+        return ImageSet(np.zeros((0, 1, 1, 3), np.float32), [], np.zeros((0, 1, 1), np.float32) if masks else None,
+                        label, [f"no PNG or JPEG images in {label}"])
     arrays, mask_arrays = [], []
     for p in files:
         img = _read_image(p, size)

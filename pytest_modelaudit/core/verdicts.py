@@ -20,6 +20,16 @@ class Status(str, Enum):
 WORST_FIRST = (Status.FAIL, Status.ERROR, Status.INCONCLUSIVE, Status.PASS)
 
 
+# What each metric can take: a bound outside it holds (or fails) whatever the model does, so it is refused.
+METRIC_RANGES: dict[str, tuple[float, float, str]] = {
+    "share": (0.0, 1.0, "a share of the heatmap's positive mass"),
+    "lift": (0.0, math.inf, "mass share / area share"),
+    "prob_drop": (-1.0, 1.0, "a difference of two probabilities"),
+    "region_only_prob": (0.0, 1.0, "a probability"),
+    "effect": (-1.0, 1.0, "a difference of two TCAV scores, each a fraction of images"),
+}
+
+
 @dataclass(frozen=True)
 class Threshold:
     """A bound on a metric: measured <= at_most and/or measured >= at_least."""
@@ -37,6 +47,14 @@ class Threshold:
                 raise ModelAuditError(f"{label} for {metric!r} must be a finite number, got {v!r}.")
         if at_most is not None and at_least is not None and at_least > at_most:
             raise ModelAuditError(f"at_least={at_least} is above at_most={at_most} for {metric!r}: no value can pass.")
+        if metric in METRIC_RANGES:
+            lo, hi, what = METRIC_RANGES[metric]
+            for label, v in (("at_most", at_most), ("at_least", at_least)):
+                if v is not None and not lo <= v <= hi:
+                    raise ModelAuditError(
+                        f"{label}={v:g} for {metric!r} is outside the range the metric can take, [{lo:g}, {hi:g}] "
+                        f"({what}), so the claim would {'pass' if (label == 'at_most') == (v > hi) else 'fail'} "
+                        "whatever the model does; give a bound inside the range (probabilities are in [0, 1]).")
         return cls(metric, None if at_most is None else float(at_most), None if at_least is None else float(at_least))
 
     @property

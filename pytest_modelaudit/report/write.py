@@ -193,6 +193,14 @@ def _prepare_dir(out_dir: str | os.PathLike) -> Path:
     return out
 
 
+def _remove_stale(path: Path) -> None:
+    """Remove an earlier run's file that this run did not write (best effort: a read-only folder keeps it)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True) -> ReportFiles:
     """Write ``results.json``, ``index.html``, ``summary.md`` and (if ``pdf``) ``report.pdf`` into ``out_dir``.
 
@@ -221,10 +229,12 @@ def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True)
     _commit(staged)
 
     if not pdf:
+        _remove_stale(pdf_path)
         return ReportFiles(json_path, html_path, None, None, md_path)
     try:
         write_pdf(render_context(ctx, for_print=True), pdf_path)
     except Exception as exc:  # any PDF problem: warn, keep HTML and JSON
+        _remove_stale(pdf_path)  # nobody may send an earlier run's PDF as this run's
         cause = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, ImportError):
             cause += " (install WeasyPrint and its system libraries (Pango) to get the PDF)"
