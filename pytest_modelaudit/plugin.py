@@ -111,6 +111,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.issue_config_time_warning(pytest.PytestConfigWarning(problem), stacklevel=2)
     if settings.enabled:  # on every process, xdist workers included
         _configure_cache(config, settings)
+        settings = config.stash[SETTINGS_KEY]  # the disk cache may have turned out to be off
     if settings.enabled and not hasattr(config, "workerinput"):
         session = AuditSession(config, settings)
         config.stash[SESSION_KEY] = session
@@ -135,6 +136,10 @@ def _configure_cache(config: pytest.Config, settings: Settings) -> None:
     status = configure_cache(settings.cache_dir, clear=controller and bool(config.getoption("cacheclear", False)))
     if status.problem and controller:
         config.issue_config_time_warning(ModelAuditCacheWarning(status.problem), stacklevel=2)
+    if status.problem:  # the header and the report say the disk cache is off, and why
+        from dataclasses import replace
+
+        config.stash[SETTINGS_KEY] = replace(settings, cache_dir=None, cache_note=status.problem)
     config.stash[CACHE_DIR_KEY] = (status.dir, status.problem or settings.cache_note)
     config.stash[CACHE_SEEN_KEY] = SESSION_CACHE.stats.as_dict()
     config.add_cleanup(lambda: configure_cache(None))  # in-process pytester runs must not leave it pointed here

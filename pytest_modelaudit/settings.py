@@ -35,11 +35,14 @@ class Settings:
     missing_baseline: str = "fail"
     cache_dir: Path | None = None  # the persistent cache; None: memory only, cache_note says why
     cache_note: str = ""
+    report_problem: str = ""  # why the report folder cannot be written ("" when it can)
 
     def anchor(self, nodeid: str) -> str:
         return "audit-" + hashlib.sha1(nodeid.encode()).hexdigest()[:10]
 
     def evidence_link(self, nodeid: str) -> str:
+        if self.report_problem:  # no link into a report that will not exist
+            return f"none: the report cannot be written to {self.report_dir} ({self.report_problem})"
         return f"{self.report_dir / 'index.html'}#{self.anchor(nodeid)}"
 
     def header(self) -> str:
@@ -93,9 +96,14 @@ def resolve(config: pytest.Config) -> Settings:
         )
     growth = _bool(config.getini("model_audit_gpu_memory_growth"))
     models = model_files(config, must_exist=bool(enabled))
+    problem = ""
+    if enabled:
+        from .report.write import report_dir_problem
+
+        problem = report_dir_problem(report_dir.resolve()) or ""
     return Settings(bool(enabled), report_dir.resolve(), pdf, seed, inconclusive, concepts_dir, prefix, honesty=honesty,
                     gpu_memory_growth=growth, models=models, **_baseline_options(config, bool(enabled)),
-                    **_cache_options(config, bool(enabled)))
+                    **_cache_options(config, bool(enabled)), report_problem=problem)
 
 
 def path_option(config: pytest.Config, name: str) -> Path | None:

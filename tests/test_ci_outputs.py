@@ -124,6 +124,12 @@ def test_unwritable_report_folder_is_said_and_audits_still_run(suite):
     ])
     result.stdout.fnmatch_lines(["*UserWarning: model-audit: the report could not be written*blocked/report*"])
     assert (suite.path / "blocked").read_text() == "a regular file where a folder is needed"
+    # a failing audit's message says there is no report instead of linking into one that does not exist
+    result = suite.runpytest("--model-audit", "--model-audit-report=blocked/report", "-k", "square_drives and shortcut",
+                             "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*evidence: none: the report cannot be written to */blocked/report (*is a file, not a "
+                                 "folder)*"])
+    assert "blocked/report/index.html#" not in result.stdout.str()
 
 
 INTERRUPTED = '''

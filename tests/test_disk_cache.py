@@ -382,6 +382,9 @@ def test_an_unwritable_cache_dir_option_warns_and_the_audits_still_run(suite, tm
         result = suite.runpytest("-p", "no:randomly", "--model-audit", "--model-audit-no-pdf",
                                  f"--model-audit-cache-dir={folder}", "--model-audit-report=out")
         result.stdout.fnmatch_lines([f"*ModelAuditCacheWarning: model-audit cache: cannot write to {folder}*"])
+        # the header says the disk cache is off and why, not cache=<the folder it cannot use>
+        result.stdout.fnmatch_lines([f"model-audit: on, *cache=off (model-audit cache: cannot write to {folder}*"])
+        assert f"cache={folder}" not in result.stdout.str()
         data = _results(suite, "out")
         assert data["summary"]["total"] == 2 and data["summary"]["ERROR"] == 0
         assert data["run"]["cache"]["dir"] is None and "audits run uncached" in data["run"]["cache"]["note"]

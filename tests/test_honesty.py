@@ -185,3 +185,28 @@ def test_gradcam_on_square(audit, setup):
     result = pytester.runpytest("--model-audit")
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*model_audit_honesty must be one of inconclusive, report, off, got 'maybe'*"])
+
+
+def test_memos_tell_two_wrappings_of_one_model_apart(squares):
+    """The same Keras model with two input ranges is two models: no memo may hand one the other's results."""
+    from known_models import square_model
+
+    from pytest_modelaudit import load_model
+    from pytest_modelaudit.core.gradcam import gradcam
+    from pytest_modelaudit.core.honesty import honesty
+    from pytest_modelaudit.core.stability import noisy_maps
+
+    imgs, _ = squares
+    keras_model = square_model()
+    unit = load_model(keras_model, classes=["square", "none"], input_range=(0, 1))
+    bytes_ = load_model(keras_model, classes=["square", "none"], input_range=(0, 255))
+    assert unit.fingerprint == bytes_.fingerprint  # the weights are the same; the models are not
+
+    def compute(a, x, t):
+        return gradcam(a, x, t).maps
+
+    h1, h2 = (honesty(a, imgs, 0, "gradcam-memo-test", compute) for a in (unit, bytes_))
+    assert h1 is not h2
+    assert not np.allclose(h1.curves.deletion, h2.curves.deletion)  # at 0-255 every pixel fires the detector
+    n1, n2 = (noisy_maps(a, imgs, 0, "gradcam-memo-test", compute) for a in (unit, bytes_))
+    assert not np.allclose(n1[0], n2[0])

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .adapter import ModelAdapter
+from .disk_cache import model_identity
 from .faithfulness import Curves, deletion_insertion
 from .honesty import MAX_IMAGES
 
@@ -49,7 +50,7 @@ def companion_maps(adapter: ModelAdapter, result: Any) -> dict[str, np.ndarray]:
         if name == own:
             maps[name] = result.maps
             continue
-        key = (adapter.fingerprint, digest, result.target, name)
+        key = (model_identity(adapter), digest, result.target, name)
         if key not in _MAPS:
             _MAPS[key] = fn()
         maps[name] = _MAPS[key]
@@ -65,7 +66,7 @@ def companion_curves(adapter: ModelAdapter, result: Any, maps: dict[str, np.ndar
     for name, m in maps.items():
         maps_digest = hashlib.blake2b(np.ascontiguousarray(m[:MAX_IMAGES], np.float32).tobytes(),
                                       digest_size=12).hexdigest()
-        key = (adapter.fingerprint, digest, result.target, name, maps_digest, seed)
+        key = (model_identity(adapter), digest, result.target, name, maps_digest, seed)
         if key not in _CURVES:
             _CURVES[key] = deletion_insertion(adapter, images, m[:MAX_IMAGES], result.target, seed=seed)
         out[name] = _CURVES[key]

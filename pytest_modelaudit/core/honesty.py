@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .adapter import ModelAdapter
+from .disk_cache import model_identity
 from .faithfulness import Curves, deletion_insertion
 
 MAX_RANK_CORRELATION = 0.5  # maps this similar to the reference maps "barely change" (Adebayo et al.)
@@ -153,7 +154,7 @@ def randomisation_check(adapter: ModelAdapter, images: np.ndarray, maps: np.ndar
     With `cache_parts` (what names the method and its parameters), each copy's maps are kept in the
     persistent cache under the original model's identity, so a warm run never rebuilds the copies.
     """
-    from .disk_cache import cached, model_identity
+    from .disk_cache import cached
 
     def random_maps(d: int) -> np.ndarray:
         run = lambda: {"maps": compute(_copy(adapter, seed + d), images, target)}  # noqa: E731
@@ -233,7 +234,7 @@ def honesty(adapter: ModelAdapter, images: np.ndarray, target: int, method: str,
     (a parameter without a stable content digest, like a callable fill, keeps them uncached).
     """
     images = np.asarray(images, np.float32)[:MAX_IMAGES]
-    key = (adapter.fingerprint, method, _digest(images), target, seed)
+    key = (model_identity(adapter), method, _digest(images), target, seed)
     if key not in _RESULTS:
         if not len(images):
             _RESULTS[key] = Honesty(method, (), None, 0)

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .adapter import ModelAdapter
+from .disk_cache import model_identity
 from .regions import region_share
 
 NOISE = 0.02  # standard deviation, as a fraction of the [0, 1] display range
@@ -43,7 +44,7 @@ def noisy_maps(adapter: ModelAdapter, images01: np.ndarray, target: int, method:
                draws: int = DRAWS, noise: float = NOISE) -> list[np.ndarray]:
     """Maps of the images with Gaussian noise added (seeded, clipped to [0, 1]); once per method and image set."""
     digest = hashlib.blake2b(np.ascontiguousarray(images01, np.float32).tobytes(), digest_size=12).hexdigest()
-    key = (adapter.fingerprint, method, digest, target, seed, draws, noise)
+    key = (model_identity(adapter), method, digest, target, seed, draws, noise)
     if key not in _NOISY_MAPS:
         rng = np.random.default_rng(seed)
         out = []
