@@ -5,6 +5,7 @@ controller, so the plugin is xdist-safe. Nothing heavy is imported here.
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 import warnings
@@ -16,6 +17,10 @@ from typing import Any
 import pytest
 
 from .settings import Settings, resolve
+
+# TensorFlow's C++ start-up lines (oneDNN, CUDA probing) would land in the first audit's captured output:
+# silenced unless the user chose a level. Set here, at plugin import, before any audit imports TensorFlow.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 SKIP_REASON = "model audits are off; run pytest --model-audit"
 SETTINGS_KEY = pytest.StashKey[Settings]()

@@ -230,3 +230,16 @@ def test_every_checks_metrics_keep_their_own_name_in_the_summary():
     record = audit_json(nodeid="t.py::t", anchor="a", title="t", severity="major", status=Status.PASS, message="",
                         checks=checks, duration=0.1)
     assert record["metrics"] == {"lift": 0.0, "share.lift": 1.0, "share#3.lift": 2.0}
+
+
+def test_a_failing_audits_output_holds_no_tensorflow_log_line(suite, monkeypatch):
+    """TensorFlow is first imported inside an audit: its start-up lines and retracing notes would land in the
+    failure report. Unless the user chose a TF_CPP_MIN_LOG_LEVEL, none may."""
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    result = suite.runpytest_subprocess("--model-audit", "--model-audit-no-pdf", "--model-audit-report=out",
+                                        "-k", "removing or square_drives", "-p", "no:cacheprovider")
+    out = result.stdout.str() + result.stderr.str()
+    assert "FAIL: " in out  # the shortcut detector fails its audits: there is failure output to read
+    for marker in ("oneDNN", "cuda", "absl::InitializeLog", "WARNING:tensorflow", "tf.function retracing",
+                   "I0000", "E0000", "W0000"):
+        assert marker not in out, marker

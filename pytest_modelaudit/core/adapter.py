@@ -61,6 +61,22 @@ def _load_keras(path: Path, safe_mode: bool) -> Any:
         raise ModelLoadError(f"Model file {str(path)!r} could not be loaded: {type(exc).__name__}: {exc}") from exc
 
 
+class _NoRetracingNotes:
+    """Drops TensorFlow's "triggered tf.function retracing" warnings: audits trace on purpose once per image-set
+    shape, so the note only floods failure output (any other TensorFlow warning still shows)."""
+
+    def filter(self, record: Any) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _quiet_retracing_notes() -> None:
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _NoRetracingNotes) for f in logger.filters):
+        logger.addFilter(_NoRetracingNotes())
+
+
 def _check_archive(path: Path) -> None:
     """A .keras file is a zip archive holding config.json; say so plainly when it is not (Keras would say the file
     was not found although it exists)."""
@@ -107,6 +123,7 @@ class ModelAdapter:
     ):
         import keras
 
+        _quiet_retracing_notes()
         if not isinstance(model, keras.Model):
             raise ModelLoadError(f"Expected a keras.Model or a model file path, got {type(model).__name__}.")
         self.model = model
