@@ -121,10 +121,30 @@ def pytest_configure(config: pytest.Config) -> None:
         session = AuditSession(config, settings)
         config.stash[SESSION_KEY] = session
         config.pluginmanager.register(session, "model-audit-session")
+        _stop_on_sigterm(config)
     if settings.enabled and settings.baseline_dir is not None and settings.prune_baselines:
         from .baselines import PruneTracker  # on workers too: they report what they collected
 
         config.pluginmanager.register(PruneTracker(config, settings.baseline_dir), PRUNE_PLUGIN)
+
+
+def _stop_on_sigterm(config: pytest.Config) -> None:
+    """A SIGTERM (what CI services send on a timeout or a cancel) stops the run like Ctrl-C: the audits that
+    finished are reported, marked interrupted. Only in the main thread, and the previous handler comes back."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signum} (SIGTERM)")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except (OSError, ValueError):  # not settable here: leave the default
+        return
+    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, previous))
 
 
 CACHE_SEEN_KEY = pytest.StashKey[dict[str, int]]()
@@ -474,6 +494,7 @@ class AuditSession:
         from .report import write_report
         from .report.comparison import build_matrix
 
+        caught: list[warnings.WarningMessage] = []
         try:
             results = self.results()
             matrix = build_matrix(results)
@@ -481,11 +502,15 @@ class AuditSession:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self.files = write_report(results, self.settings.report_dir, pdf=self.settings.pdf)
-            for w in caught:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         except Exception as exc:  # a report problem must not hide the test outcomes
             self.error = f"{type(exc).__name__}: {exc}"
-            warnings.warn(f"model-audit: the report could not be written: {self.error}", stacklevel=1)
+            caught.append(warnings.WarningMessage(UserWarning(f"model-audit: the report could not be written: "
+                                                              f"{self.error}"), UserWarning, __file__, 0))
+        for w in caught:  # shown as warnings; under -W error the terminal summary still says it, and nothing breaks
+            try:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            except Warning:
+                pass
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         tr = terminalreporter

@@ -243,3 +243,56 @@ def test_a_failing_audits_output_holds_no_tensorflow_log_line(suite, monkeypatch
     for marker in ("oneDNN", "cuda", "absl::InitializeLog", "WARNING:tensorflow", "tf.function retracing",
                    "I0000", "E0000", "W0000"):
         assert marker not in out, marker
+
+
+def test_warnings_as_errors_and_a_pdf_failure_still_end_with_the_summary(suite, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # import weasyprint -> ImportError: no PDF
+    result = suite.runpytest("--model-audit", "-W", "error", "-k", "square_drives and clean", "-p", "no:cacheprovider",
+                             "--model-audit-report=out")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.stdout.fnmatch_lines(["*- model audit -*", "1 PASS (1 audits)", "*pdf:    not written (*"])
+    assert "the report could not be written" not in result.stdout.str()
+    assert sorted(p.name for p in (suite.path / "out").iterdir()) == ["index.html", "results.json", "summary.md"]
+
+
+SLOW_AUDITS = '''
+import time
+
+
+def test_a_finishes(audit, detector, squares):
+    audit.gradcam(detector, squares, "square").expect_share(squares.masks, at_least=0.5, region_name="square")
+
+
+def test_b_runs_long(audit, detector, squares):
+    audit.gradcam(detector, squares, "square")
+    open("started", "w").close()
+    for _ in range(600):  # bounded: a run that misses the signal ends after a minute
+        time.sleep(0.1)
+'''
+
+
+def test_sigterm_writes_the_report_of_the_audits_that_finished_marked_interrupted(pytester, request):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pytester.makeconftest(model_suites.conftest(request.path.parent))
+    pytester.makepyfile(test_audits=SLOW_AUDITS)
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "--model-audit", "--model-audit-no-pdf", "-p",
+                             "no:cacheprovider", "-k", "clean", "-q"], cwd=pytester.path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (pytester.path / "started").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert "run interrupted: the report covers only the audits that finished" in out
+    data = json.loads((pytester.path / REPORT / "results.json").read_text())
+    assert data["run"]["interrupted"] is True
+    assert {a["nodeid"].split("::")[1]: a["status"] for a in data["audits"]} == {
+        "test_a_finishes[clean]": "PASS", "test_b_runs_long[clean]": "ERROR"}
+    assert (pytester.path / REPORT / "summary.md").read_text().startswith("## Model audit: INTERRUPTED")
