@@ -80,6 +80,7 @@ def heatmap_evidence(ev: HeatmapEvidence, threshold: Any) -> dict[str, Any]:
         "layer": r.layer,
         "grid": [gh, gw],
         "input_size": list(r.inputs.images.shape[1:3]),
+        "resize": r.inputs.resize or None,
         "upsampling": "area-averaged for display" if on_input else "bilinear",
         "region_name": ev.region_name,
         "display_grid": list(maps.shape[1:3]) if len(shown) else [gh, gw],
@@ -193,6 +194,7 @@ def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> d
         "saturated": bool(valid.any() and float(r.base_prob[valid].mean()) >= SATURATED_PROB),
         "notes": list(r.notes),
         "input_size": list(r.inputs.images.shape[1:3]),
+        "resize": r.inputs.resize or None,
         "images": images,
         "per_image": [
             {"name": n, "base_prob": _num(r.base_prob[i]),

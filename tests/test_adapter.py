@@ -156,3 +156,17 @@ def test_preprocessing_range_and_callable():
     assert adapter.to_display(imgs) is None
     with pytest.raises(ModelLoadError, match="input_range"):
         load_model(square_model(), input_range=(1, 0))
+
+
+def test_a_model_with_two_outputs_is_refused_naming_them():
+    import keras
+
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, name="conv")(inp))
+    two = keras.Model(inp, [keras.layers.Dense(3, activation="softmax", name="species")(x),
+                            keras.layers.Dense(2, activation="softmax", name="habitat")(x)], name="twoheads")
+    with pytest.raises(ModelLoadError, match=r"Model 'twoheads' has 2 outputs \(0: 'species', 1: 'habitat'\); an "
+                                             r"audit explains one classifier output.*model.outputs\[0\]"):
+        load_model(two, classes=["a", "b", "c"])
+    one = keras.Model(two.inputs, two.outputs[0])  # what the message says to do
+    assert load_model(one, classes=["a", "b", "c"]).num_classes == 3

@@ -87,3 +87,33 @@ def test_arrays_are_checked():
         ImageSet.from_arrays(np.zeros((4, 4)))
     with pytest.raises(ImageLoadError, match=r"masks have shape \(3, 4, 4\)"):
         ImageSet.from_arrays(np.zeros((2, 4, 4, 3)), masks=np.zeros((3, 4, 4)))
+
+
+def test_resizing_to_the_model_input_is_recorded_and_a_stretch_warned(tmp_path, square_net):
+    from PIL import Image
+
+    from pytest_modelaudit.core.ablation import region_ablation
+    from pytest_modelaudit.core.checks import drop_check
+    from pytest_modelaudit.core.errors import ImageResizeWarning
+    from pytest_modelaudit.record import check_json
+
+    folder = tmp_path / "wide"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((16, 32, 3), 60 * i, np.uint8)).save(folder / f"img{i}.png")
+    images = load_images(folder)
+    assert images.sizes == [(16, 32)] * 3
+    with pytest.warns(ImageResizeWarning, match=r"3 of 3 image\(s\) resized \(bilinear\) from 16x32 \(3\) to the model "
+                                                r"input 16x16; 3 of them change aspect ratio"):
+        res = region_ablation(square_net, images, "square", np.ones((16, 32), np.float32), fills=[0.5])
+    assert res.inputs.original_sizes == [(16, 32)] * 3 and "change aspect ratio" in res.inputs.resize
+    record = check_json(drop_check(res, at_most=0.5), "")
+    assert "resized (bilinear) from 16x32" in record["evidence"]["resize"]
+    # resized while loading (size=...) still counts: the record keeps each file's own size
+    loaded = load_images(folder, size=(16, 16))
+    with pytest.warns(ImageResizeWarning):
+        assert "from 16x32" in region_ablation(square_net, loaded, "square", np.ones((16, 16), np.float32),
+                                               fills=[0.5]).inputs.resize
+    # images already at the model's size: nothing to say
+    same = ImageSet.from_arrays(np.full((3, 16, 16, 3), 0.2, np.float32))
+    assert region_ablation(square_net, same, "square", np.ones((16, 16), np.float32), fills=[0.5]).inputs.resize == ""

@@ -77,6 +77,25 @@ def _quiet_retracing_notes() -> None:
         logger.addFilter(_NoRetracingNotes())
 
 
+def _refuse_several_outputs(model: Any, name: str) -> None:
+    """Audits explain one classifier output: a model with several is refused, naming them (never a silent pick)."""
+    try:
+        outputs = list(model.outputs)
+    except Exception:  # a Sequential model not built yet has one output by construction
+        return
+    if len(outputs) <= 1:
+        return
+    names = []
+    for t in outputs:
+        history = getattr(t, "_keras_history", None)
+        layer = getattr(history, "operation", None) or getattr(history, "layer", None)
+        names.append(getattr(layer, "name", None) or getattr(t, "name", "?"))
+    listed = ", ".join(f"{i}: '{n}'" for i, n in enumerate(names))
+    raise ModelLoadError(
+        f"Model {name!r} has {len(outputs)} outputs ({listed}); an audit explains one classifier output. Wrap the one "
+        f"to audit, e.g. keras.Model(model.inputs, model.outputs[0]) for '{names[0]}', and load that.")
+
+
 def _check_archive(path: Path) -> None:
     """A .keras file is a zip archive holding config.json; say so plainly when it is not (Keras would say the file
     was not found although it exists)."""
@@ -137,6 +156,7 @@ class ModelAdapter:
             if input_range is None or len(input_range) != 2 or not input_range[1] > input_range[0]:
                 raise ModelLoadError(f"input_range must be (low, high) with high > low, got {input_range!r}.")
         self.input_range = None if preprocess is not None else (float(input_range[0]), float(input_range[1]))
+        _refuse_several_outputs(model, self.name)
         self.head: Head = find_head(model)
         self._fingerprint: str | None = None
         self._input_shape: tuple[int, int, int] | None = None

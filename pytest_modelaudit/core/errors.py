@@ -25,6 +25,10 @@ class ImageLoadError(ModelAuditError):
     """An image or mask file that cannot be read or does not fit."""
 
 
+class ImageResizeWarning(UserWarning):
+    """Images were resized to the model input with a change of aspect ratio: the model sees them stretched."""
+
+
 def closest(name: str, valid: Iterable[str], n: int = 5) -> str:
     """A ' Closest: a, b.' hint (or the first valid names) for an unknown name."""
     valid = list(valid)

@@ -22,6 +22,7 @@ class ImageSet:
     masks: np.ndarray | None = None
     source: str = "arrays"
     notes: list[str] = field(default_factory=list)
+    sizes: list[tuple[int, int]] = field(default_factory=list)  # each file's own (H, W) before loading resized it
 
     def __len__(self) -> int:
         return len(self.names)
@@ -142,12 +143,13 @@ def load_images(
     if not files:  # an empty set (with empty masks when asked): its audits are INCONCLUSIVE, naming the folder
         return ImageSet(np.zeros((0, 1, 1, 3), np.float32), [], np.zeros((0, 1, 1), np.float32) if masks else None,
                         label, [f"no PNG or JPEG images in {label}"])
-    arrays, mask_arrays = [], []
+    arrays, mask_arrays, sizes = [], [], []
     for p in files:
         img = _read_image(p, size)
         if size is None:
             size = img.shape[:2]
         arrays.append(img)
+        sizes.append(_native_size(p))
         if masks:
             mask_path = p.with_name(p.stem + mask_suffix + ".png")
             if not mask_path.exists():
@@ -164,6 +166,7 @@ def load_images(
         names=[p.name for p in files],
         masks=np.stack(mask_arrays).astype(np.float32) if masks else None,
         source=label,
+        sizes=sizes,
     )
 
 

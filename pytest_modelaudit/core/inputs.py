@@ -1,13 +1,19 @@
 """Bring images and regions to the model's input size and channels."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .adapter import ModelAdapter
+from .errors import ImageResizeWarning
 from .images import ImageSet, as_region, resize_batch, to_model_channels
+
+
+# An aspect ratio that changes by more than this when images are brought to the model input is warned about.
+ASPECT_TOLERANCE = 0.01
 
 
 @dataclass
@@ -18,6 +24,8 @@ class Inputs:
     names: list[str]
     source: str
     notes: list[str]
+    original_sizes: list[tuple[int, int]] = field(default_factory=list)  # (H, W) of each image as given
+    resize: str = ""  # what resizing did, in words ("" when every image already had the model's size)
 
 
 def as_image_set(images: Any) -> ImageSet:
@@ -40,7 +48,28 @@ def prepare(adapter: ModelAdapter, images: Any) -> Inputs:
     s = as_image_set(images)
     h, w, c = adapter.input_shape
     x = resize_batch(s.images, (h, w)) if len(s) else np.zeros((0, h, w, 3), np.float32)
-    return Inputs(to_model_channels(x, c), list(s.names), s.source, list(s.notes))
+    sizes = list(s.sizes) if len(s.sizes) == len(s) else [tuple(s.images.shape[1:3])] * len(s)
+    resize = describe_resize(sizes, (h, w), s.source)
+    return Inputs(to_model_channels(x, c), list(s.names), s.source, list(s.notes), sizes, resize)
+
+
+def describe_resize(sizes: list[tuple[int, int]], model: tuple[int, int], source: str) -> str:
+    """What bringing images of `sizes` to the model's (H, W) did, in words; warns when it stretched them."""
+    changed = [sz for sz in sizes if tuple(sz) != tuple(model)]
+    if not changed:
+        return ""
+    counts: dict[tuple[int, int], int] = {}
+    for sz in changed:
+        counts[tuple(sz)] = counts.get(tuple(sz), 0) + 1
+    listed = ", ".join(f"{hh}x{ww}" + (f" ({n})" if n > 1 else "") for (hh, ww), n in sorted(counts.items()))
+    text = f"{len(changed)} of {len(sizes)} image(s) resized (bilinear) from {listed} to the model input {model[0]}x{model[1]}"
+    target = model[1] / model[0]
+    stretched = [sz for sz in changed if abs((sz[1] / sz[0]) / target - 1) > ASPECT_TOLERANCE]
+    if stretched:
+        text += (f"; {len(stretched)} of them change aspect ratio (the model sees them stretched): crop or pad them "
+                 "to the model's shape to audit what it sees in the field")
+        warnings.warn(f"model-audit: images from {source}: {text}", ImageResizeWarning, stacklevel=3)
+    return text
 
 
 def prepare_region(region: Any, images: Any, size: tuple[int, int]) -> np.ndarray:

@@ -126,6 +126,8 @@ def _heatmap_view(ev: dict, budget: ImageBudget, status: str) -> dict:
         ("Images", f"{n_all} scored" + (f", {n_deg} degenerate (excluded from the aggregate)"
                                          if n_deg else "")),
     ]
+    if _s(ev.get("resize")):
+        facts.append(("Resized", _s(ev.get("resize"))))
     items = []
     omitted = False
     for raw in images:
@@ -217,7 +219,7 @@ def _ablation_view(ev: dict, budget: ImageBudget, status: str) -> dict:
     facts = [
         ("Target class", _quote(ev.get("target"))),
         ("Region", _quote(ev.get("region_name"))),
-        ("Input size", fmt_shape(ev.get("input_size"))),
+        ("Input size", fmt_shape(ev.get("input_size")) + (f" ({_s(ev.get('resize'))})" if _s(ev.get("resize")) else "")),
         ("Scored", "only the region kept, everything else replaced" if region_only else "the region replaced"),
         ("Decisive fill", decisive or "none: no fill removed what it replaced"),
     ]
