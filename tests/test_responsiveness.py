@@ -47,3 +47,19 @@ def test_responsive_model_still_passes(tmp_path, square_net, squares):
     audit = Audit("test_live.py::test_live", Settings(True, tmp_path, False, 0, "fail", honesty="off"))
     check = audit.gradcam(square_net, imgs, "square").expect_lift(1 - masks, region_name="background", at_most=1.0)
     assert check.status is Status.PASS
+
+
+def test_share_of_images_classified_as_the_target_is_recorded_and_warned(tmp_path, square_net, squares):
+    from pytest_modelaudit.core.ablation import region_ablation
+    from pytest_modelaudit.core.checks import drop_check
+    from pytest_modelaudit.core.errors import TargetMismatchWarning
+
+    imgs, masks = squares
+    audit = Audit("test_t.py::test_t", Settings(True, tmp_path, False, 0, "fail", honesty="off"))
+    check = audit.gradcam(square_net, imgs, "square").expect_lift(1 - masks, region_name="background", at_most=1.0)
+    assert check.metrics["target_share"] == 1.0 and check.metrics["target_prob"] > 0.99
+    # squares audited as 'none': the model calls none of them 'none'
+    with pytest.warns(TargetMismatchWarning, match=r"only 0% of the images from arrays are classified as 'none'"):
+        res = region_ablation(square_net, imgs, "none", masks, fills=[0.0])
+        check = drop_check(res, at_most=0.5)
+    assert check.metrics["target_share"] == 0.0

@@ -38,6 +38,7 @@ class AblationResult:
     removal: list[Removal] = field(default_factory=list)  # per fill: did it remove the region?
     only_removal: list[Removal] = field(default_factory=list)  # per fill: did it remove everything else?
     base_margin: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [N] target logit - best other logit
+    predicted: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # [N] the model's class is the target
     ablated_margin: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [K, N]
     region_only_margin: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # [K, N]
     notes: list[str] = field(default_factory=list)
@@ -175,6 +176,6 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
         x_model=x, only_fills=only_list,
         removal=_judge(x, fill_list, m, seed, span, fills is not None),
         only_removal=_judge(x, only_list, 1.0 - m, seed, span, fills is not None),
-        base_margin=_margin(base, idx), ablated_margin=_margin(out[0], idx), region_only_margin=_margin(out[1], idx),
+        base_margin=_margin(base, idx), predicted=(base.argmax(axis=-1) == idx) if n else np.zeros(0, bool), ablated_margin=_margin(out[0], idx), region_only_margin=_margin(out[1], idx),
         notes=notes,
     )

@@ -56,6 +56,25 @@ class AblationEvidence:
     region_only: bool = False  # the check kept only the region (its fills replaced everything else)
 
 
+# Below this share of images classified as the target, the audit is warned about (it explains another decision).
+MIN_PREDICTED_SHARE = 0.5
+
+
+def note_target(metrics: dict[str, float], share: float, prob: float, target_name: str, source: str) -> None:
+    """Record how many images the model assigns to the target and their mean P(target); warn when it is few."""
+    import math
+    import warnings
+
+    from .errors import TargetMismatchWarning
+
+    metrics["target_share"], metrics["target_prob"] = share, prob
+    if math.isfinite(share) and share < MIN_PREDICTED_SHARE:
+        warnings.warn(f"model-audit: only {share:.0%} of the images from {source} are classified as '{target_name}' "
+                      f"(mean P {prob:.3f}): the audit explains a decision the model does not make on most of them; "
+                      "check the images, the class and the model's input_range / preprocess", TargetMismatchWarning,
+                      stacklevel=4)
+
+
 def _fmt(v: float) -> str:
     return f"{v:.3f}"
 
@@ -106,6 +125,8 @@ def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region
     elif usable < MIN_USABLE_FRACTION * n:
         reason = (f"only {usable} of {n} images have a usable heatmap and region "
                   f"({int(rs.degenerate.sum())} all-zero maps, {int(rs.empty_region.sum())} empty regions)")
+    if response is not None and n:
+        note_target(metrics, response.predicted_share, response.before, result.target_name, result.inputs.source)
     measured = float(np.nanmean(values)) if usable and reason is None else None
     if measured is not None and response is not None and not response.responds and threshold.holds(measured):
         reason, measured = response.why_not(result.target_name), None  # a pass that could not have failed
@@ -186,6 +207,9 @@ def _ablation_check(result: AblationResult, kind: str, metric: str, claim: str, 
     verdicts = {threshold.holds(per_fill[k]) for k in counted}
     metrics: dict[str, float] = {"images": float(n), "excluded_images": float(n - usable)}
     metrics["base_prob"] = float(result.base_prob.mean()) if n else float("nan")
+    if n and len(result.predicted) == n:
+        note_target(metrics, float(result.predicted.mean()), metrics["base_prob"], result.target_name,
+                    result.inputs.source)
     removals = result.only_removal if only else result.removal
     for f, v, r in zip(result.fills, per_fill, removals):
         metrics[f"{metric}[{f.name}]"] = v

@@ -25,6 +25,10 @@ class ImageLoadError(ModelAuditError):
     """An image or mask file that cannot be read or does not fit."""
 
 
+class TargetMismatchWarning(UserWarning):
+    """Most audited images are not classified as the target: the audit explains a decision the model does not make."""
+
+
 class ImageResizeWarning(UserWarning):
     """Images were resized to the model input with a change of aspect ratio: the model sees them stretched."""
 

@@ -113,6 +113,7 @@ class Response:
 
     before: float
     after: dict[str, float]
+    predicted_share: float = float("nan")  # share of the images the model assigns to the target class
 
     @property
     def largest(self) -> float:
@@ -141,5 +142,7 @@ def score_response(adapter: ModelAdapter, images01: np.ndarray, target: int, *, 
     fill_list, _ = make_fills(specs, x, np.ones((n, h, w), np.float32), fill_images=None,
                               rng=np.random.default_rng(seed))
     batch = np.concatenate([x] + [np.asarray(f.content, np.float32) for f in fill_list])
-    probs = adapter.probabilities(adapter.logits(batch, preprocessed=True))[:, target].reshape(len(fill_list) + 1, n)
-    return Response(float(probs[0].mean()), {f: float(p.mean()) for f, p in zip(fills, probs[1:])})
+    all_probs = adapter.probabilities(adapter.logits(batch, preprocessed=True))
+    probs = all_probs[:, target].reshape(len(fill_list) + 1, n)
+    share = float((all_probs[:n].argmax(axis=-1) == target).mean())
+    return Response(float(probs[0].mean()), {f: float(p.mean()) for f, p in zip(fills, probs[1:])}, share)
