@@ -83,5 +83,7 @@ def test_no_colour_claim_passes_on_the_shape_reliant_starter_model():
     wrong = [c for c in colour if c.outcome == "wrong PASS"
              or (c.verdict == "PASS" and ("depends on" in c.claim or "is opposed by" in c.claim))]
     assert not wrong, "\n".join(f"  {c.claim}: {(c.detail or '')[:200]}" for c in wrong)
+    # not vacuous: the same claims are decided, and the ones that say "depends" / "opposes" are correctly FAILed
+    assert sum(c.verdict == "FAIL" and c.outcome == "correct" for c in colour) >= 20
     pre_gap = [c for c in colour if c.kind == "tcav (pre-GAP only)"]
     assert pre_gap and all(c.verdict == "INCONCLUSIVE" for c in pre_gap)

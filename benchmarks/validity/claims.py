@@ -144,29 +144,25 @@ def _ablation_claims(case: T.Case, region: str, kind: str, adapter: Any) -> list
 
         return ev
 
-    ev = ev_for("drop")
-
-    claims = []
-    d, o = case.truth[DROP_TRUTH[region]], case.truth[ONLY_TRUTH[region]]
-    for upper, words, fn in (
-        (True, f"the {region} is not driving '{case.target_name}' (drop at most {DROP_AT_MOST})",
+    ev, ev_only = ev_for("drop"), ev_for("only")
+    k = f"'{case.target_name}'"
+    specs = (  # (truth, how it labels the claim, upper bound?, words, the claim)
+        (DROP_TRUTH[region], _drop_claim, True, f"the {region} is not driving {k} (drop at most {DROP_AT_MOST})",
          lambda a: ev(a).expect_drop(at_most=DROP_AT_MOST)),
-        (False, f"the {region} drives '{case.target_name}' (drop at least {DROP_AT_LEAST})",
+        (DROP_TRUTH[region], _drop_claim, False, f"the {region} drives {k} (drop at least {DROP_AT_LEAST})",
          lambda a: ev(a).expect_drop(at_least=DROP_AT_LEAST)),
-    ):
-        band, cc, exp = _drop_claim(d, upper)
-        claims.append(Claim(case.model, kind, words, case.target_name, DROP_TRUTH[region], d, band, cc, exp, group,
-                            ctype=words.replace(f" '{case.target_name}'", " k"), run=fn))
-    ev_only = ev_for("only")
-    for upper, words, fn in (
-        (True, f"the {region} alone does not make '{case.target_name}' (region-only P at most {ONLY_BOUND})",
+        (ONLY_TRUTH[region], _only_claim, True,
+         f"the {region} alone does not make {k} (region-only P at most {ONLY_BOUND})",
          lambda a: ev_only(a).expect_region_only(at_most=ONLY_BOUND)),
-        (False, f"the {region} alone makes '{case.target_name}' (region-only P at least {ONLY_BOUND})",
+        (ONLY_TRUTH[region], _only_claim, False, f"the {region} alone makes {k} (region-only P at least {ONLY_BOUND})",
          lambda a: ev_only(a).expect_region_only(at_least=ONLY_BOUND)),
-    ):
-        band, cc, exp = _only_claim(o, upper)
-        claims.append(Claim(case.model, kind, words, case.target_name, ONLY_TRUTH[region], o, band, cc, exp, group,
-                            ctype=words.replace(f" '{case.target_name}'", " k"), run=fn))
+    )
+    claims = []
+    for truth_name, label, upper, words, fn in specs:
+        value = case.truth[truth_name]
+        band, cc, exp = label(value, upper)
+        claims.append(Claim(case.model, kind, words, case.target_name, truth_name, value, band, cc, exp, group,
+                            ctype=words.replace(f" {k}", " k"), run=fn))
     return claims
 
 

@@ -11,7 +11,7 @@ from .adapter import ModelAdapter
 from .disk_cache import cached, model_identity
 from .fills import Fill, make_fills
 from .inputs import Inputs, prepare, prepare_region
-from .removal import Removal, assess_removal
+from .removal import Removal, RemovalJudge
 
 # A fill that had content for less than this share of the region (shuffle donors' own outside) cannot remove it.
 MIN_COVERAGE = 0.9
@@ -85,8 +85,9 @@ def _judge(x: np.ndarray, fills: list[Fill], masks: np.ndarray, seed: int, span:
     """Removal of each fill over `masks`; a fill that had content for too little of the region cannot count, nor,
     unless named in fills=, one that may leave the region's shape in place (the mean, the blur)."""
     out = []
+    judge = RemovalJudge(x, masks, seed=seed, span=span)
     for f in fills:
-        r = assess_removal(x, f.content, masks, seed=seed, span=span)
+        r = judge.judge(f.content)
         if f.keeps_shape and not named:
             r = Removal(r.ratio, r.per_image, False,
                         f"is shown, not counted: {f.keeps_shape} (name it in fills= to count it)", r.change)
@@ -140,7 +141,7 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
     x = adapter.preprocess(inputs.images)
     fill_x = None if fill_images is None else adapter.preprocess(prepare(adapter, fill_images).images)
     fill_list, notes = make_fills(fills, x, m, fill_images=fill_x, rng=np.random.default_rng(seed))
-    only_list, _ = make_fills(fills, x, 1.0 - m, fill_images=fill_x, rng=np.random.default_rng(seed))
+    only_list, _ = make_fills(fills, x, 1.0 - m, fill_images=fill_x, rng=np.random.default_rng(seed), reuse=fill_list)
     n, k = len(x), len(fill_list)
     span = input_span(adapter)
 
@@ -176,6 +177,7 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
         x_model=x, only_fills=only_list,
         removal=_judge(x, fill_list, m, seed, span, fills is not None),
         only_removal=_judge(x, only_list, 1.0 - m, seed, span, fills is not None),
-        base_margin=_margin(base, idx), predicted=(base.argmax(axis=-1) == idx) if n else np.zeros(0, bool), ablated_margin=_margin(out[0], idx), region_only_margin=_margin(out[1], idx),
+        base_margin=_margin(base, idx), ablated_margin=_margin(out[0], idx), region_only_margin=_margin(out[1], idx),
+        predicted=(base.argmax(axis=-1) == idx) if n else np.zeros(0, bool),
         notes=notes,
     )

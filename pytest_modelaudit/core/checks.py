@@ -1,13 +1,15 @@
 """Expectations as pure functions: method results + threshold -> Check (PASS / FAIL / INCONCLUSIVE)."""
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .ablation import AblationResult
-from .errors import ModelAuditError
+from .errors import ModelAuditError, TargetMismatchWarning
 from .faithfulness import Response
 from .gradcam import GradCAMResult
 from .honesty import Honesty
@@ -62,11 +64,6 @@ MIN_PREDICTED_SHARE = 0.5
 
 def note_target(metrics: dict[str, float], share: float, prob: float, target_name: str, source: str) -> None:
     """Record how many images the model assigns to the target and their mean P(target); warn when it is few."""
-    import math
-    import warnings
-
-    from .errors import TargetMismatchWarning
-
     metrics["target_share"], metrics["target_prob"] = share, prob
     if math.isfinite(share) and share < MIN_PREDICTED_SHARE:
         warnings.warn(f"model-audit: only {share:.0%} of the images from {source} are classified as '{target_name}' "
@@ -216,7 +213,7 @@ def _ablation_check(result: AblationResult, kind: str, metric: str, claim: str, 
         metrics[f"removal[{f.name}]"] = r.ratio
     margins = result.region_only_margin if only else result.ablated_margin
     if usable and len(margins):
-        for f, k in zip(result.fills, range(len(result.fills))):
+        for k, f in enumerate(result.fills):
             metrics[f"margin_drop[{f.name}]"] = float((result.base_margin - margins[k])[valid].mean())
     evidence = AblationEvidence(result, region_name, kind, metric, per_fill, decisive, len(verdicts) > 1, only)
     measured = per_fill[decisive] if decisive is not None and reason is None else None

@@ -133,16 +133,24 @@ class Response:
 def score_response(adapter: ModelAdapter, images01: np.ndarray, target: int, *, fills: Sequence[str] = FILLS,
                    seed: int = 0) -> Response:
     """The target's mean probability on the images and with every pixel removed by each fill (one batched pass)."""
+    from .disk_cache import cached, model_identity
+
     n, h, w = len(images01), *adapter.input_shape[:2]
     if n == 0:
         return Response(float("nan"), {})
-    x = adapter.preprocess(images01)
-    black = adapter.preprocess(np.zeros_like(images01))
-    specs = [(lambda x_, m_: black) if f == "black" else f for f in fills]
-    fill_list, _ = make_fills(specs, x, np.ones((n, h, w), np.float32), fill_images=None,
-                              rng=np.random.default_rng(seed))
-    batch = np.concatenate([x] + [np.asarray(f.content, np.float32) for f in fill_list])
-    all_probs = adapter.probabilities(adapter.logits(batch, preprocessed=True))
-    probs = all_probs[:, target].reshape(len(fill_list) + 1, n)
+
+    def compute() -> dict[str, np.ndarray]:
+        x = adapter.preprocess(images01)
+        black = adapter.preprocess(np.zeros_like(images01))
+        specs = [(lambda x_, m_: black) if f == "black" else f for f in fills]
+        fill_list, _ = make_fills(specs, x, np.ones((n, h, w), np.float32), fill_images=None,
+                                  rng=np.random.default_rng(seed))
+        batch = np.concatenate([x] + [np.asarray(f.content, np.float32) for f in fill_list])
+        return {"probs": adapter.probabilities(adapter.logits(batch, preprocessed=True))}
+
+    # every expectation on the same images asks: one batched pass per model, images and fills
+    all_probs = cached("score_response", (model_identity(adapter), np.asarray(images01, np.float32), tuple(fills), seed),
+                       compute)["probs"]
+    probs = all_probs[:, target].reshape(len(fills) + 1, n)
     share = float((all_probs[:n].argmax(axis=-1) == target).mean())
     return Response(float(probs[0].mean()), {f: float(p.mean()) for f, p in zip(fills, probs[1:])}, share)

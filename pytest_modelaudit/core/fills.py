@@ -49,9 +49,14 @@ def _fill_name(spec: Any) -> str:
     return f"value {float(spec):g}"
 
 
+# Fills whose content does not depend on the mask: built for one mask, they serve another as they are.
+MASK_FREE = ("mean", "blur")
+
+
 def make_fills(specs: Sequence[Any] | None, x: np.ndarray, masks: np.ndarray, *, fill_images: np.ndarray | None,
-               rng: np.random.Generator) -> tuple[list[Fill], list[str]]:
-    """Build each requested fill for the images x [N, H, W, C] (model space); returns fills and notes."""
+               rng: np.random.Generator, reuse: Sequence[Fill] = ()) -> tuple[list[Fill], list[str]]:
+    """Build each requested fill for the images x [N, H, W, C] (model space); returns fills and notes. Fills in
+    `reuse` (built for the same images and another mask) are taken as they are where the mask does not matter."""
     if specs is None:
         specs = DEFAULT_FILLS + (("images",) if fill_images is not None else ())
     elif isinstance(specs, (str, int, float)) or callable(specs):
@@ -62,6 +67,10 @@ def make_fills(specs: Sequence[Any] | None, x: np.ndarray, masks: np.ndarray, *,
     fills: list[Fill] = []
     notes: list[str] = []
     for spec in specs:
+        same = [f for f in reuse if f.name == spec] if isinstance(spec, str) and spec in MASK_FREE else []
+        if same:
+            fills.append(same[0])
+            continue
         if isinstance(spec, str):
             if spec not in NAMED_FILLS:
                 raise ModelAuditError(f"Unknown fill {spec!r}; expected one of {', '.join(map(repr, NAMED_FILLS))}, a number or a callable.")
@@ -124,17 +133,22 @@ def _by_match(x_i: np.ndarray, keep_i: np.ndarray, candidates: np.ndarray, order
     return order[np.argsort(diff, kind="stable")]
 
 
+def _grid(a: np.ndarray) -> np.ndarray:
+    """Every k-th pixel, at most 64 per side: matching compares what images look like, not their detail."""
+    k = max(1, max(a.shape[1:3]) // 64)
+    return a[:, ::k, ::k]
+
+
 def _best_matches(x: np.ndarray, masks: np.ndarray, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Per image, the fill image that best matches what the image keeps (seeded when it keeps little)."""
-    keep = masks < 0.5
-    return np.array([_by_match(x[i], keep[i], candidates, rng.permutation(len(candidates)))[0] for i in range(len(x))],
-                    int)
+    xs, keep, cs = _grid(x), _grid(masks < 0.5), _grid(candidates)
+    return np.array([_by_match(xs[i], keep[i], cs, rng.permutation(len(candidates)))[0] for i in range(len(x))], int)
 
 
-def _closest_donors(x: np.ndarray, outside: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
+def _closest_donors(xs: np.ndarray, keep: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
     """Other images, those that look most like image i where it is kept first (a snowy donor for a snowy image)."""
-    others = np.delete(np.arange(len(x)), i)[rng.permutation(len(x) - 1)]
-    return _by_match(x[i], outside[i], x, others)[:MAX_DONORS]
+    others = np.delete(np.arange(len(xs)), i)[rng.permutation(len(xs) - 1)]
+    return _by_match(xs[i], keep[i], xs, others)[:MAX_DONORS]
 
 
 def donor_content(x: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
@@ -148,8 +162,9 @@ def donor_content(x: np.ndarray, masks: np.ndarray, rng: np.random.Generator) ->
     mean = given.reshape(-1, x.shape[-1]).mean(axis=0).astype(np.float32)
     content = np.empty_like(x, dtype=np.float32)
     covered_mass = total_mass = 0.0
+    xs, keep = _grid(x), _grid(outside)
     for i in range(n):
-        donors = _closest_donors(x, outside, i, rng)
+        donors = _closest_donors(xs, keep, i, rng)
         out = np.broadcast_to(mean, x.shape[1:]).copy()
         covered = np.zeros(x.shape[1:3], bool)
         for j in donors:

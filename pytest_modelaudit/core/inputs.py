@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,11 +59,10 @@ def describe_resize(sizes: list[tuple[int, int]], model: tuple[int, int], source
     changed = [sz for sz in sizes if tuple(sz) != tuple(model)]
     if not changed:
         return ""
-    counts: dict[tuple[int, int], int] = {}
-    for sz in changed:
-        counts[tuple(sz)] = counts.get(tuple(sz), 0) + 1
+    counts = Counter(tuple(sz) for sz in changed)
     listed = ", ".join(f"{hh}x{ww}" + (f" ({n})" if n > 1 else "") for (hh, ww), n in sorted(counts.items()))
-    text = f"{len(changed)} of {len(sizes)} image(s) resized (bilinear) from {listed} to the model input {model[0]}x{model[1]}"
+    text = (f"{len(changed)} of {len(sizes)} image(s) resized (bilinear) from {listed} to the model input "
+            f"{model[0]}x{model[1]}")
     target = model[1] / model[0]
     stretched = [sz for sz in changed if abs((sz[1] / sz[0]) / target - 1) > ASPECT_TOLERANCE]
     if stretched:

@@ -43,6 +43,15 @@ class Removal:
     change: float = float("nan")  # median coarse RMS change d_i, as a share of the input range
 
 
+def _box(a: np.ndarray, k: int) -> np.ndarray:
+    """[N, H, W, C] area-averaged over k x k cells (a ragged border is dropped); k = 1 leaves it as it is."""
+    if k == 1:
+        return a
+    n, h, w, c = a.shape
+    h, w = h // k * k, w // k * k
+    return a[:, :h, :w].reshape(n, h // k, k, w // k, k, c).mean(axis=(2, 4))
+
+
 def coarse_sigma(size: tuple[int, int]) -> float:
     return max(size) / 20.0
 
@@ -69,35 +78,57 @@ def set_variation(xc: np.ndarray, masks: np.ndarray, *, seed: int = 0) -> np.nda
     return out
 
 
+class RemovalJudge:
+    """The set's side of the measure, computed once per image set and region and shared by every fill: the
+    coarse images and each image's own variation. The blur leaves no detail finer than about sigma / 2, so the
+    images are area-averaged to a grid that coarse first and blurred there (the same for images up to 79 px)."""
+
+    def __init__(self, x: np.ndarray, masks: np.ndarray, *, seed: int = 0, span: float = 1.0):
+        self.x, self.masks, self.span = x, masks, span
+        self.sigma = coarse_sigma(x.shape[1:3])
+        self.stride = max(1, int(self.sigma // 2))
+        self.xc = self._coarse(x) if len(x) else x
+        self.mc = _box(masks[..., None], self.stride)[..., 0] if len(x) else masks
+        n, c = len(x), x.shape[-1]
+        if not n:
+            return
+        spread = float(np.sqrt(((self.xc - self.xc.reshape(-1, c).mean(axis=0)) ** 2).mean()))
+        s = set_variation(self.xc, self.mc, seed=seed)
+        if np.isnan(s).all():
+            s[:] = spread
+        else:
+            s[np.isnan(s)] = float(np.nanmedian(s))
+        self.s = np.maximum(s, max(0.1 * spread, 1e-6))
+
+    def _coarse(self, a: np.ndarray) -> np.ndarray:
+        return gaussian_blur(_box(a.astype(np.float32), self.stride), self.sigma / self.stride)
+
+    def judge(self, fill: np.ndarray) -> Removal:
+        """Removal ratio of `fill` [N, H, W, C], measured on the composite that is scored (the region replaced by
+        the fill), so the region's edges blur alike."""
+        x, masks = self.x, self.masks
+        n, c = len(x), x.shape[-1]
+        if n == 0:
+            return Removal(float("nan"), np.zeros(0), False, "no images")
+        composite = x * (1.0 - masks[..., None]) + np.broadcast_to(fill, x.shape) * masks[..., None]  # what is scored
+        fc = self._coarse(composite)
+        w = self.mc[..., None]
+        area = w.reshape(n, -1).sum(axis=1)
+        d = np.sqrt((w * (fc - self.xc) ** 2).reshape(n, -1).sum(axis=1) / np.maximum(area * c, 1e-12))
+        ratio_i = np.where(area > 0, d / self.s, np.nan)
+        if not np.isfinite(ratio_i).any():
+            return Removal(float("nan"), ratio_i, False, "the region is empty")
+        ratio = float(np.nanmedian(ratio_i))
+        change = float(np.median(d[area > 0])) / max(self.span, 1e-12)
+        admissible = bool(ratio >= REMOVAL_MIN or (change >= VISIBLE_CHANGE and ratio >= RATIO_FLOOR))
+        reason = "" if admissible else (
+            f"changed it by only {ratio:.2f}x the set's own variation there (needs {REMOVAL_MIN:g}x) and by "
+            f"{change:.2f} of the input range (needs {VISIBLE_CHANGE:g} at {RATIO_FLOOR:g}x)")
+        return Removal(ratio, ratio_i, admissible, reason, change)
+
+
 def assess_removal(x: np.ndarray, fill: np.ndarray, masks: np.ndarray, *, seed: int = 0, span: float = 1.0) -> Removal:
-    """Removal ratio of `fill` [N, H, W, C] over the region `masks` [N, H, W] of images `x` (same space), measured
-    on the composite that is scored (the region replaced by the fill), so the region's edges blur alike.
-    `span` is the width of the input range [0, 1] in model-input space."""
-    n = len(x)
-    if n == 0:
-        return Removal(float("nan"), np.zeros(0), False, "no images")
-    sigma = coarse_sigma(x.shape[1:3])
-    xc = gaussian_blur(x, sigma)
-    composite = x * (1.0 - masks[..., None]) + np.broadcast_to(fill, x.shape) * masks[..., None]  # what is scored
-    fc = gaussian_blur(composite.astype(np.float32), sigma)
-    c = x.shape[-1]
-    spread = float(np.sqrt(((xc - xc.reshape(-1, c).mean(axis=0)) ** 2).mean()))
-    s = set_variation(xc, masks, seed=seed)
-    if np.isnan(s).all():
-        s[:] = spread
-    else:
-        s[np.isnan(s)] = float(np.nanmedian(s))
-    s = np.maximum(s, max(0.1 * spread, 1e-6))
-    w = masks[..., None]
-    area = w.reshape(n, -1).sum(axis=1)
-    d = np.sqrt((w * (fc - xc) ** 2).reshape(n, -1).sum(axis=1) / np.maximum(area * c, 1e-12))
-    ratio_i = np.where(area > 0, d / s, np.nan)
-    if not np.isfinite(ratio_i).any():
-        return Removal(float("nan"), ratio_i, False, "the region is empty")
-    ratio = float(np.nanmedian(ratio_i))
-    change = float(np.median(d[area > 0])) / max(span, 1e-12)
-    admissible = bool(ratio >= REMOVAL_MIN or (change >= VISIBLE_CHANGE and ratio >= RATIO_FLOOR))
-    reason = "" if admissible else (
-        f"changed it by only {ratio:.2f}x the set's own variation there (needs {REMOVAL_MIN:g}x) and by "
-        f"{change:.2f} of the input range (needs {VISIBLE_CHANGE:g} at {RATIO_FLOOR:g}x)")
-    return Removal(ratio, ratio_i, admissible, reason, change)
+    """Removal ratio of `fill` [N, H, W, C] over the region `masks` [N, H, W] of images `x` (same space);
+    `span` is the width of the input range [0, 1] in model-input space. (One fill: RemovalJudge shares the
+    set's side between fills.)"""
+    return RemovalJudge(x, masks, seed=seed, span=span).judge(fill)

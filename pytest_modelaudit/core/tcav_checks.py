@@ -6,7 +6,8 @@ for every image, or is zero: TCAV there only measures the sign of <class weights
 directional derivative of the concept's CAVs is exactly 0.
 
 Default mode decides against the pseudo-concept null (tcav_stats.prediction_test): the concept's mean
-score against the mean scores of the random sets scored like the concept. Three outcomes per layer, each
+score against the mean scores of the random sets scored like the concept, and, for above / below, its mean
+directional derivative against theirs, which must also lie MIN_MAGNITUDE_Z of their sd away. Three outcomes per layer, each
 Holm-corrected over the layers that decide: depends (significantly above by at least min_effect), opposes
 (significantly below by at least min_effect: the concept pushes the class away), independent (within
 +-margin by two one-sided tests). With `contrast`, the claims decide on the concept against its sibling
@@ -51,10 +52,15 @@ class LayerStats:
     null: tcav_stats.NullComparison | None = None  # concept (or difference to the other concept) vs pseudo-concepts
     contrast: tcav_stats.NullComparison | None = None  # contrast score vs pseudo-contrasts
     contrast_accuracy: float = float("nan")
-    magnitude_z: float = float("nan")  # concept's mean directional derivative vs the pseudo-concepts', prediction scale
-    magnitude: tcav_stats.NullComparison | None = None  # the same as a prediction test: its p decides the direction
+    magnitude: tcav_stats.NullComparison | None = None  # mean directional derivative vs the pseudo-concepts'
+    # (prediction test): its p decides above / below
     outcome: str = ""  # depends | opposes | independent | undecided (more_than: more | less | undecided)
     p_holm: dict[str, float] = field(default_factory=dict)  # Holm-adjusted p per direction: greater, less, equivalent
+
+    @property
+    def magnitude_z(self) -> float:
+        """The concept's mean directional derivative, in pseudo-concept sd from theirs (NaN without a null)."""
+        return self.magnitude.z if self.magnitude is not None else float("nan")
 
     @property
     def decides(self) -> bool:
@@ -144,7 +150,6 @@ def _null_stats(s: LayerStats, layer: LayerTCAV, margin: float, min_accuracy: fl
         mags, null_mags = layer.contrast_magnitudes, layer.contrast_null_magnitudes
     if other is None and len(null_mags):
         s.magnitude = tcav_stats.prediction_test(float(np.mean(mags)), null_mags, margin=0.0)
-        s.magnitude_z = s.magnitude.z
     if len(layer.contrast_scores) and other is None:
         s.contrast_accuracy = float(np.mean(layer.contrast_accuracies))
         s.represented = s.represented and s.contrast_accuracy >= min_accuracy
@@ -237,8 +242,9 @@ def _metrics(stats: list[LayerStats], effect: float | None) -> dict[str, float]:
 
 
 def _moves_logit(s: LayerStats, direction: int) -> bool:
-    """The concept moves the logit along its CAV far beyond what random sets do (see MIN_MAGNITUDE_Z)."""
-    return not np.isfinite(s.magnitude_z) or direction * s.magnitude_z >= MIN_MAGNITUDE_Z
+    """The concept moves the logit along its CAV far beyond what random sets do (see MIN_MAGNITUDE_Z); without a
+    measurable null spread it cannot be shown to."""
+    return bool(np.isfinite(s.magnitude_z) and direction * s.magnitude_z >= MIN_MAGNITUDE_Z)
 
 
 def _against(result: TCAVResult) -> str:
