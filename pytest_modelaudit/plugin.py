@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from .interrupt import Stopper
 from .settings import Settings, resolve
 
 # TensorFlow's C++ start-up lines (oneDNN, CUDA probing) would land in the first audit's captured output:
@@ -121,30 +122,12 @@ def pytest_configure(config: pytest.Config) -> None:
         session = AuditSession(config, settings)
         config.stash[SESSION_KEY] = session
         config.pluginmanager.register(session, "model-audit-session")
-        _stop_on_sigterm(config)
+        if session.stopper.install():
+            config.add_cleanup(session.stopper.restore)
     if settings.enabled and settings.baseline_dir is not None and settings.prune_baselines:
         from .baselines import PruneTracker  # on workers too: they report what they collected
 
         config.pluginmanager.register(PruneTracker(config, settings.baseline_dir), PRUNE_PLUGIN)
-
-
-def _stop_on_sigterm(config: pytest.Config) -> None:
-    """A SIGTERM (what CI services send on a timeout or a cancel) stops the run like Ctrl-C: the audits that
-    finished are reported, marked interrupted. Only in the main thread, and the previous handler comes back."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
-        return
-
-    def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"stopped by signal {signum} (SIGTERM)")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, stop)
-    except (OSError, ValueError):  # not settable here: leave the default
-        return
-    config.add_cleanup(lambda: signal.signal(signal.SIGTERM, previous))
 
 
 CACHE_SEEN_KEY = pytest.StashKey[dict[str, int]]()
@@ -413,6 +396,7 @@ class AuditSession:
         self.pending: dict[str, dict[str, str]] = {}   # audits that started and have no outcome yet
         self.crashed: dict[str, dict[str, str]] = {}
         self.interrupted = False
+        self.stopper = Stopper()  # Ctrl-C and SIGTERM: marks the run interrupted the moment it is stopped
         self.comparison: tuple[int, int] | None = None  # (tests, models) of the comparison matrix
         self.cache_counts: dict[str, int] = {}  # summed over every process's audit reports
 
@@ -479,7 +463,8 @@ class AuditSession:
         """Audits still pending (Ctrl-C mid-test) or lost to a worker killed by Ctrl-C become ERROR records."""
         from .unfinished import unfinished_record
 
-        self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        # a second Ctrl-C while pytest handled the first can leave exitstatus unset: the signal itself counts
+        self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or self.stopper.interrupted
         lost = {**self.pending, **(self.crashed if self.interrupted else {})}
         for nodeid, info in lost.items():
             if nodeid not in self.audits or nodeid in self.crashed:
@@ -489,6 +474,8 @@ class AuditSession:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._close_unfinished(exitstatus)
+        if self.interrupted:
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
         if not self.audits:
             return
         from .report import write_report

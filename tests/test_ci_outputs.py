@@ -196,6 +196,57 @@ def test_a_render_error_still_writes_results_json(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "results.json").read_text()) == rs.sample_results()
 
 
+SECOND_PRESS = {  # a conftest addition: the impatient second Ctrl-C, at two moments it lands in practice
+    "while pytest handles the first": (
+        "import os, signal\n\n\n"
+        "def pytest_keyboard_interrupt(excinfo):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"),
+    "while the report renders": (
+        "import os, signal\n"
+        "from pytest_modelaudit.report import write as _write\n"
+        "_render = _write.render_context\n\n\n"
+        "def _pressed_again(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return _render(*args, **kwargs)\n\n\n"
+        "_write.render_context = _pressed_again\n"),
+}
+FIRST_PRESS = '''
+import os
+import signal
+
+
+def test_a_finishes(audit, detector, squares):
+    audit.gradcam(detector, squares, "square").expect_share(squares.masks, at_least=0.5, region_name="square")
+
+
+def test_b_is_stopped(audit, detector, squares):
+    audit.gradcam(detector, squares, "square")
+    os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl-C, in the middle of an audit
+'''
+
+
+@pytest.mark.parametrize("moment", sorted(SECOND_PRESS))
+def test_a_second_ctrl_c_lets_the_report_of_the_finished_audits_be_written(pytester, request, moment):
+    import subprocess
+    import sys
+
+    pytester.makeconftest(model_suites.conftest(request.path.parent) + "\n" + SECOND_PRESS[moment])
+    pytester.makepyfile(test_audits=FIRST_PRESS)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--model-audit", "--model-audit-no-pdf", "-p",
+                           "no:cacheprovider", "-k", "clean", "-q"], cwd=pytester.path, capture_output=True,
+                          text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out
+    assert "model-audit: stopping; writing the report of the audits that finished" in out
+    assert "Traceback" not in out and "run interrupted: the report covers only the audits that finished" in out
+    data = json.loads((pytester.path / REPORT / "results.json").read_text())
+    assert data["run"]["interrupted"] is True
+    assert {a["nodeid"].split("::")[1]: a["status"] for a in data["audits"]} == {
+        "test_a_finishes[clean]": "PASS", "test_b_is_stopped[clean]": "ERROR"}
+    assert (pytester.path / REPORT / "summary.md").read_text().startswith("## Model audit: INTERRUPTED")
+    assert "Interrupted run" in (pytester.path / REPORT / "index.html").read_text()
+
+
 GPU_CHECK = '''
 import os, sys
 

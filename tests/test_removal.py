@@ -84,9 +84,26 @@ def test_donors_give_only_content_outside_their_own_region():
     assert coverage == pytest.approx(1.0)
     # no dark object pixel (0.1) is ever pasted into a hole: the holes get other images' grass
     assert not np.isclose(content[objects > 0.5], 0.1).all(axis=-1).any()
-    # removing the background: donors only have their small objects to give, far from covering it
-    _, coverage = donor_content(x, snow, np.random.default_rng(0))
+    # keeping only the objects: the "everything else" would come from the donors' objects, far from covering it
+    _, coverage = donor_content(x, snow, np.random.default_rng(0), region_only=True)
     assert coverage < 0.5
+    # removing the background: swapped for other images' own background, never a piece of their objects
+    content, coverage = donor_content(x, snow, np.random.default_rng(0))
+    assert coverage == pytest.approx(1.0)
+    assert not np.isclose(content[snow > 0.5], 0.1).all(axis=-1).any()
+
+
+def test_a_background_swap_takes_backgrounds_that_differ():
+    snowy, snow_bg = _scenes(4, _snow, seed=1)
+    sandy, sand_bg = _scenes(4, _sand, seed=2)
+    x, background = np.concatenate([snowy, sandy]), np.concatenate([snow_bg, sand_bg])
+    content, coverage = donor_content(x, background, np.random.default_rng(0))
+    assert coverage == pytest.approx(1.0)
+    # every snowy image's background becomes sand, every sandy one's snow: the donors that differ come first
+    for i, other in ((0, _sand), (5, _snow)):
+        got = content[i][background[i] > 0.5].mean(axis=0)
+        np.testing.assert_allclose(got, other(np.random.default_rng(9)).mean(axis=(0, 1)), atol=0.02)
+    assert assess_removal(x, content, background).admissible
 
 
 def _bright_detector():
@@ -149,3 +166,47 @@ def test_an_empty_folder_with_masks_is_inconclusive_naming_the_folder(tmp_path, 
     check = drop_check(region_ablation(square_net, images, "square", images.masks), at_most=0.2)
     assert check.status is Status.INCONCLUSIVE
     assert f"no PNG or JPEG images in {empty}" in check.reason
+
+
+def _dark_detector():
+    """logit(dark) = mean over pixels of relu(3 - (r + g + b)): every pixel counts, dark ones most."""
+    import keras
+
+    from pytest_modelaudit import load_model
+
+    inp = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(1, 1, activation="relu", name="detect")(inp)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(2, activation="softmax", name="head")(x)
+    model = keras.Model(inp, out)
+    model.get_layer("detect").set_weights([-np.ones((1, 1, 3, 1), np.float32), np.array([3.0], np.float32)])
+    model.get_layer("head").set_weights([np.array([[8.0, -8.0]], np.float32), np.array([-1.0, 1.0], np.float32)])
+    return load_model(model, classes=["dark", "other"])
+
+
+def test_occlusion_with_a_fill_like_the_background_cannot_pass_not_looking_at_it():
+    from pytest_modelaudit.core.checks import share_check
+    from pytest_modelaudit.core.occlusion import fill_removal, occlusion
+
+    model = _dark_detector()
+    rng = np.random.default_rng(0)
+    x = np.full((8, 16, 16, 3), 0.95, np.float32)
+    background = np.ones((8, 16, 16), np.float32)
+    for i in range(8):
+        r, c = 2 * rng.integers(0, 6, 2)
+        x[i, r : r + 4, c : c + 4] = 0.1
+        background[i, r : r + 4, c : c + 4] = 0.0
+    # occluded with the snow's own value, the snow cannot show whether it matters: it does (each snow pixel
+    # adds relu(3 - 2.85) = 0.15 to the sum), but the map puts every bit of its mass on the object
+    occ = occlusion(model, x, "dark", patch=4, stride=2, fill=0.95)
+    assert not fill_removal(occ, background).admissible
+    check = share_check(occ, background, at_most=0.5, metric="share", region_name="snow")
+    assert check.status is Status.INCONCLUSIVE and "did not remove region 'snow'" in check.reason
+    assert "fill_images=" in check.reason
+    # the object is removed by the same fill, so "the object matters" stands
+    assert share_check(occ, 1 - background, at_least=0.5, metric="share", region_name="object").status is Status.PASS
+    # a grey fill removes the snow; occluding it darkens the image, which raises 'dark' (negative drops), and
+    # greys the object, which lowers it: the snow gets little positive mass, and now the claim could have failed
+    occ = occlusion(model, x, "dark", patch=4, stride=2, fill=0.5)
+    assert fill_removal(occ, background).admissible
+    assert share_check(occ, background, at_most=0.5, metric="share", region_name="snow").status is Status.PASS

@@ -6,7 +6,7 @@ from known_models import square_model, set_square_weights
 from pytest_modelaudit import load_model
 from pytest_modelaudit.audit import Audit
 from pytest_modelaudit.core import Status
-from pytest_modelaudit.core.faithfulness import MIN_RESPONSE, score_response
+from pytest_modelaudit.core.faithfulness import MIN_MARGIN_RESPONSE, MIN_RESPONSE, score_response
 from pytest_modelaudit.exceptions import AuditInconclusive
 from pytest_modelaudit.settings import Settings
 
@@ -21,6 +21,16 @@ def _mute(scale: float):
     return load_model(model, classes=["square", "none"], name=f"square x{scale:g}")
 
 
+def _saturated(shift: float = 50.0):
+    """The square detector with its logit margin raised by 2 * shift: P(square) = 1.000 with or without the square."""
+    model = square_model()
+    set_square_weights(model)
+    head = model.get_layer("head")
+    w, b = head.get_weights()
+    head.set_weights([w, b + np.array([shift, -shift], np.float32)])
+    return load_model(model, classes=["square", "none"], name="square saturated")
+
+
 def test_score_response_known_answer(square_net, squares):
     imgs, _ = squares
     live = score_response(square_net, imgs, 0)
@@ -29,6 +39,13 @@ def test_score_response_known_answer(square_net, squares):
     assert live.after["black"] == pytest.approx(1 / (1 + np.exp(4)), abs=1e-4) and live.responds
     dead = score_response(_mute(1e-7), imgs, 0)
     assert dead.largest < 1e-5 < MIN_RESPONSE and not dead.responds
+    assert dead.largest_margin < 1e-5
+    # saturated: the probability stays 1.000, but the logit margin falls from 11 + 100 to -4 + 100 with every
+    # pixel black: the logit the maps explain responds
+    sat = score_response(_saturated(), imgs, 0)
+    assert sat.largest < 1e-6 and sat.margin_before == pytest.approx(111, abs=1e-3)
+    assert sat.margin_after["black"] == pytest.approx(96, abs=1e-3)
+    assert sat.largest_margin == pytest.approx(15, abs=1e-3) and 15 >= MIN_MARGIN_RESPONSE and sat.responds
 
 
 @pytest.mark.parametrize("honesty", ["inconclusive", "report", "off"])
@@ -46,6 +63,13 @@ def test_responsive_model_still_passes(tmp_path, square_net, squares):
     imgs, masks = squares
     audit = Audit("test_live.py::test_live", Settings(True, tmp_path, False, 0, "fail", honesty="off"))
     check = audit.gradcam(square_net, imgs, "square").expect_lift(1 - masks, region_name="background", at_most=1.0)
+    assert check.status is Status.PASS
+
+
+def test_saturated_but_responsive_model_can_pass(tmp_path, squares):
+    imgs, masks = squares
+    audit = Audit("test_sat.py::test_sat", Settings(True, tmp_path, False, 0, "fail", honesty="off"))
+    check = audit.gradcam(_saturated(), imgs, "square").expect_lift(1 - masks, region_name="background", at_most=1.0)
     assert check.status is Status.PASS
 
 

@@ -181,3 +181,21 @@ def test_mean_pooling_keeps_the_direction(model, lib):
     res = tcav(model, "red_class", "red", layers=["feat"], concepts=lib, pooling="mean", cache=MemoryCache())
     assert res.layers[0].dims == 3
     np.testing.assert_allclose(res.layers[0].concept_scores, 12 / 30)
+
+
+def test_share_of_target_images_classified_as_the_class_is_recorded_and_warned(model, lib):
+    from pytest_modelaudit.core.errors import TargetMismatchWarning
+    from pytest_modelaudit.core.tcav_checks import opposes_check
+
+    cache = MemoryCache()
+    red = tcav(model, "red_class", "red", layers=["feat"], concepts=lib, cache=cache)
+    # dull images tie at P = 0.5 (argmax: the first class), the 12 with a red patch are red_class: all 30
+    assert red.target_share == 1.0 and 0.5 < red.target_prob < 1.0
+    assert depends_check(red, min_effect=0.0).metrics["target_share"] == 1.0
+    # the same red_class images audited for 'other': the model calls none of them 'other'
+    other = tcav(model, "other", "red", layers=["feat"], concepts=lib, target_images=lib.images("red_class", (SIZE, SIZE)),
+                 cache=cache)
+    assert other.target_share == 0.0 and other.target_prob == pytest.approx(1 - red.target_prob, abs=1e-6)
+    with pytest.warns(TargetMismatchWarning, match=r"only 0% of the images from .*red_class.* are classified as 'other'"):
+        check = opposes_check(other)
+    assert check.metrics["target_share"] == 0.0 and check.metrics["target_prob"] == pytest.approx(other.target_prob)

@@ -159,6 +159,16 @@ def test_prediction_test_and_tost_match_the_t_distribution():
     assert d.p_greater == pytest.approx(stats.t.sf(0.8 / (null.std(ddof=1) * np.sqrt(2)), p - 1))
 
 
+
+def test_a_null_wider_than_the_margin_allows_cannot_show_independence():
+    z = np.array([-1.5, -1.0, -0.5, 0.0, 0.0, 0.5, 1.0, 1.5])
+    z = z / z.std(ddof=1)  # unit sd, mean 0
+    limit = tcav_stats.widest_null_for_equivalence(0.1, len(z), 0.05)
+    assert limit == pytest.approx(0.1 / (stats.t.ppf(0.95, 7) * np.sqrt(1 + 1 / 8)))
+    # a concept exactly at the null's mean: shown within +-0.1 just under the limit, never just over it
+    assert tcav_stats.prediction_test(0.5, 0.5 + 0.99 * limit * z, margin=0.1).p_equivalent < 0.05
+    assert tcav_stats.prediction_test(0.5, 0.5 + 1.01 * limit * z, margin=0.1).p_equivalent > 0.05
+
 # --------------------------------------------------------------------------------------- contrasts
 def _part_sets(rng: np.random.Generator, n: int = 24) -> dict[str, np.ndarray]:
     """Three 'parts' that share redness (what the model reads) and differ in green / blue (what it ignores)."""

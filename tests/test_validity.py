@@ -61,6 +61,11 @@ def test_no_wrong_pass_on_clear_cut_claims(fast_run):
     assert {c.expected for c in clear} == {"PASS", "FAIL"}
     assert any(c.outcome == "correct" and c.verdict == "PASS" for c in clear)
     assert any(c.outcome == "correct" and c.verdict == "FAIL" for c in clear)
+    # INCONCLUSIVE only where the audit's images cannot decide (labelled from how the scenes were drawn)
+    unexplained = [c for c in clear if c.outcome == "INCONCLUSIVE"]
+    assert not unexplained, "INCONCLUSIVE where the images could decide:\n" + "\n".join(
+        f"  {c.model} / {c.kind}: {c.claim}: {(c.reason or '')[:200]}" for c in unexplained)
+    assert any(c.outcome == "undecidable" for c in clear)
     wrong = [c for c in clear if c.outcome == "wrong PASS"]
     assert not wrong, "wrong PASS on clear-cut claims:\n" + "\n".join(
         f"  {c.model} / {c.kind}: {c.claim} (truth {c.truth_name} = {c.truth:+.2f}, measured {c.measured}; "

@@ -13,6 +13,10 @@ Outcome of a claim against its truth (``outcome``):
   INCONCLUSIVE whatever the truth);
 * ``wrong PASS`` / ``wrong FAIL``: the other verdict;
 * ``INCONCLUSIVE``: the evidence could not decide (never a pass; its reason is kept);
+* ``undecidable``: INCONCLUSIVE on a claim that the audit's own images cannot decide, by the scenes'
+  construction and the product's documented fill rules, not by any verdict (``Claim.undecidable`` says
+  why: e.g. default fills on a set whose backgrounds are all snow); a PASS or FAIL there is still judged
+  against the truth;
 * ``ERROR``: the audit raised (bad input or a crash; the message is kept);
 * ``n/a``: the expectation or option does not exist in this version of the product (kept in the
   code so the claim runs as soon as it lands).
@@ -58,6 +62,7 @@ class Claim:
     expected: str
     group: str = ""
     ctype: str = ""  # the claim with model and class left out: the row it is counted in
+    undecidable: str = ""  # why the audit's images alone cannot decide it (set from the scenes, before running)
     verdict: str = "not run"
     measured: float | None = None
     reason: str | None = None
@@ -161,9 +166,28 @@ def _ablation_claims(case: T.Case, region: str, kind: str, adapter: Any) -> list
     for truth_name, label, upper, words, fn in specs:
         value = case.truth[truth_name]
         band, cc, exp = label(value, upper)
+        why = "" if with_fills else _default_fills_cannot_decide(case, region, only=truth_name == ONLY_TRUTH[region])
         claims.append(Claim(case.model, kind, words, case.target_name, truth_name, value, band, cc, exp, group,
-                            ctype=words.replace(f" {k}", " k"), run=fn))
+                            ctype=words.replace(f" {k}", " k"), undecidable=why, run=fn))
     return claims
+
+
+def _default_fills_cannot_decide(case: T.Case, region: str, only: bool) -> str:
+    """Why the set's own images cannot replace the region with something else, or "" when they can.
+
+    Without fill_images the product's counted fill is `shuffle`: other images of the set at the same place,
+    so that nothing of what is removed comes back (README, Fills). From how the scenes were drawn: the
+    watermark corner is the same box in every image, so no image has other content there; "only the object
+    kept" would take its everything else from the set's own images, whose objects are the class; and a
+    background swapped among images that all have the same kind of background stays that background."""
+    if region == "mark":
+        return "the mark's corner is the same box in every image: no image of the set has other content there"
+    if region == "object" and only:
+        return "everything but the object would come from the set's own images, whose objects are the class"
+    if region == "background" and not only and len(case.extra.get("backgrounds", ())) == 1:
+        return (f"every image of the set has a {case.extra['backgrounds'][0]} background: swapping it among them "
+                "cannot remove it")
+    return ""
 
 
 def _heatmap_claims(case: T.Case, kind: str, adapter: Any, regions: tuple[str, ...]) -> list[Claim]:
@@ -194,8 +218,12 @@ def _heatmap_claims(case: T.Case, kind: str, adapter: Any, regions: tuple[str, .
                 return ev(a).expect_lift(region=mask, region_name=region, **bound)
 
             band, cc, exp = _lift_claim(d, upper)
+            bgs = case.extra.get("backgrounds", ())
+            why = (f"occlusion's default fill is the set's mean, and over backgrounds all of one kind ({bgs[0]}) it is "
+                   "close to what is there" if kind == "occlusion" and region == "background" and len(bgs) == 1 else "")
             claims.append(Claim(case.model, kind, words, case.target_name, DROP_TRUTH[region], d, band, cc, exp, group,
-                                ctype=words.replace(f" '{case.target_name}'", " k").split(": ", 1)[1], run=fn))
+                                ctype=words.replace(f" '{case.target_name}'", " k").split(": ", 1)[1], undecidable=why,
+                                run=fn))
     return claims
 
 
@@ -276,7 +304,7 @@ def claims_for(case: T.Case, adapter: Any, kinds: tuple[str, ...], library: Any 
 
 
 # ----- running -----------------------------------------------------------------------------------------
-def outcome(expected: str, verdict: str) -> str:
+def outcome(expected: str, verdict: str, undecidable: str = "") -> str:
     if verdict in ("ERROR", "n/a", "not available"):
         return "ERROR" if verdict == "ERROR" else "n/a"
     if verdict == expected:
@@ -285,7 +313,7 @@ def outcome(expected: str, verdict: str) -> str:
         return "wrong PASS"
     if verdict == "FAIL":
         return "wrong FAIL"
-    return "INCONCLUSIVE"
+    return "undecidable" if undecidable else "INCONCLUSIVE"
 
 
 def run_claims(claims: list[Claim], log: Any = print) -> None:
@@ -318,7 +346,7 @@ def run_claims(claims: list[Claim], log: Any = print) -> None:
                 c.reason, c.detail = chk.reason, chk.detail
             else:
                 c.verdict, c.reason = "ERROR", "the expectation recorded no check"
-        c.outcome = outcome(c.expected, c.verdict)
+        c.outcome = outcome(c.expected, c.verdict, c.undecidable)
     for c in claims:
         if not c.outcome:
-            c.outcome = outcome(c.expected, c.verdict)
+            c.outcome = outcome(c.expected, c.verdict, c.undecidable)

@@ -33,7 +33,7 @@ import models as M  # noqa: E402
 import truth as T  # noqa: E402
 
 LATEST = HERE / "latest.json"
-COLUMNS = ("correct", "wrong PASS", "wrong FAIL", "INCONCLUSIVE", "ERROR", "n/a")
+COLUMNS = ("correct", "wrong PASS", "wrong FAIL", "INCONCLUSIVE", "undecidable", "ERROR", "n/a")
 FAST_MODELS = ("bg_shortcut_s100", "bg_shortcut_s000")
 FAST_TARGETS = (0, 1)
 FAST_KINDS = ("ablation", "ablation+fill_images", "gradcam")
@@ -109,7 +109,7 @@ def print_models(summaries: dict[str, Any], out: Any = print) -> None:
 
 def _table(rows: dict[str, Counter], title: str, out: Any) -> None:
     width = max([len(r) for r in rows] + [len(title), 10])
-    head = f"{title:<{width}} | " + " | ".join(f"{c:>12}" for c in COLUMNS) + f" | {'total':>5} | {'% correct':>9}"
+    head = f"{title:<{width}} | " + " | ".join(f"{c:>12}" for c in COLUMNS) + f" | {'total':>5} | {'% correct':>9} | {'% right':>7}"
     out(head)
     out("-" * len(head))
     total = Counter()
@@ -125,7 +125,10 @@ def _row(label: str, cnt: Counter, width: int) -> str:
     n = sum(cnt[c] for c in COLUMNS)
     decided = n - cnt["n/a"]
     pct = f"{100.0 * cnt['correct'] / decided:.0f}%" if decided else "-"
-    return f"{label:<{width}} | " + " | ".join(f"{cnt[c]:>12}" for c in COLUMNS) + f" | {n:>5} | {pct:>9}"
+    # right: correct, or INCONCLUSIVE where the audit's images cannot decide by construction (see claims.py)
+    right = f"{100.0 * (cnt['correct'] + cnt['undecidable']) / decided:.0f}%" if decided else "-"
+    return (f"{label:<{width}} | " + " | ".join(f"{cnt[c]:>12}" for c in COLUMNS)
+            + f" | {n:>5} | {pct:>9} | {right:>7}")
 
 
 def print_tables(claims: list[CL.Claim], out: Any = print) -> None:
@@ -156,6 +159,11 @@ def print_tables(claims: list[CL.Claim], out: Any = print) -> None:
         why = c.reason or c.detail
         if why:
             out(f"      {why.strip()[:400]}")
+    undecidable = Counter((c.kind, c.undecidable) for c in clear if c.outcome == "undecidable")
+    if undecidable:
+        out("\n== INCONCLUSIVE where the audit's images cannot decide (from the scenes, not the verdicts) ==")
+        for (kind, why), n in undecidable.most_common():
+            out(f"  {n:4} x {kind}: {why}")
     inconclusive = Counter((c.kind, (c.reason or "")[:90]) for c in clear if c.outcome == "INCONCLUSIVE")
     if inconclusive:
         out("\n== INCONCLUSIVE on clear-cut claims, by reason ==")

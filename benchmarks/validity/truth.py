@@ -116,7 +116,8 @@ def scene_case(name: str, model: Any, k: int) -> Case:
         # other-class scenes without the mark: in-distribution content for the corner and for the rest
         fills["mark"] = S.batch(others)[0]
         regions = ("background", "object", "mark")
-    return Case(name, k, spec.classes[k], x, masks, fills, truth, regions)
+    return Case(name, k, spec.classes[k], x, masks, fills, truth, regions,
+                extra={"backgrounds": sorted({s.bg for s in scenes})})
 
 
 # ----- the starter models (TCAV) -----------------------------------------------------------------

@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from .adapter import ModelAdapter
+from .adapter import ModelAdapter, logit_margin
 from .disk_cache import cached, model_identity
 from .fills import Fill, make_fills
 from .inputs import Inputs, prepare, prepare_region
 from .removal import Removal, RemovalJudge
 
-# A fill that had content for less than this share of the region (shuffle donors' own outside) cannot remove it.
+# A fill that had content for less than this share of the region (shuffle's donors) cannot remove it.
 MIN_COVERAGE = 0.9
 
 
@@ -93,7 +93,7 @@ def _judge(x: np.ndarray, fills: list[Fill], masks: np.ndarray, seed: int, span:
                         f"is shown, not counted: {f.keeps_shape} (name it in fills= to count it)", r.change)
         elif f.coverage < MIN_COVERAGE:
             r = Removal(r.ratio, r.per_image, False,
-                        f"other images have content outside their own region for only {f.coverage:.0%} of it "
+                        f"other images could give content that cannot bring it back for only {f.coverage:.0%} of it "
                         f"(needs {MIN_COVERAGE:.0%})", r.change)
         out.append(r)
     return out
@@ -104,14 +104,6 @@ def input_span(adapter: ModelAdapter) -> float:
     h, w, c = adapter.input_shape
     lo, hi = adapter.preprocess(np.zeros((1, h, w, c), np.float32)), adapter.preprocess(np.ones((1, h, w, c), np.float32))
     return float(np.abs(hi - lo).mean()) or 1.0
-
-
-def _margin(logits: np.ndarray, idx: int) -> np.ndarray:
-    """Target logit minus the largest other logit, along the last axis."""
-    if logits.shape[-1] < 2:
-        return logits[..., idx]
-    others = np.delete(logits, idx, axis=-1)
-    return logits[..., idx] - others.max(axis=-1)
 
 
 def _mix_function(adapter: ModelAdapter) -> Any:
@@ -141,7 +133,8 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
     x = adapter.preprocess(inputs.images)
     fill_x = None if fill_images is None else adapter.preprocess(prepare(adapter, fill_images).images)
     fill_list, notes = make_fills(fills, x, m, fill_images=fill_x, rng=np.random.default_rng(seed))
-    only_list, _ = make_fills(fills, x, 1.0 - m, fill_images=fill_x, rng=np.random.default_rng(seed), reuse=fill_list)
+    only_list, _ = make_fills(fills, x, 1.0 - m, fill_images=fill_x, rng=np.random.default_rng(seed), reuse=fill_list,
+                              region_only=True)
     n, k = len(x), len(fill_list)
     span = input_span(adapter)
 
@@ -177,7 +170,8 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
         x_model=x, only_fills=only_list,
         removal=_judge(x, fill_list, m, seed, span, fills is not None),
         only_removal=_judge(x, only_list, 1.0 - m, seed, span, fills is not None),
-        base_margin=_margin(base, idx), ablated_margin=_margin(out[0], idx), region_only_margin=_margin(out[1], idx),
+        base_margin=logit_margin(base, idx), ablated_margin=logit_margin(out[0], idx),
+        region_only_margin=logit_margin(out[1], idx),
         predicted=(base.argmax(axis=-1) == idx) if n else np.zeros(0, bool),
         notes=notes,
     )

@@ -123,6 +123,15 @@ def _check_archive(path: Path) -> None:
                              "(a .keras file is written by model.save('model.keras')).")
 
 
+
+def logit_margin(logits: np.ndarray, idx: int) -> np.ndarray:
+    """Target logit minus the largest other logit, along the last axis (the logit itself for one output)."""
+    if logits.shape[-1] < 2:
+        return logits[..., idx]
+    others = np.delete(logits, idx, axis=-1)
+    return logits[..., idx] - others.max(axis=-1)
+
+
 class ModelAdapter:
     """A Keras model plus what audits need: labels, preprocessing, logits and layer capture.
 

@@ -14,7 +14,7 @@ from .faithfulness import Response
 from .gradcam import GradCAMResult
 from .honesty import Honesty
 from .inputs import prepare_region
-from .occlusion import OcclusionResult
+from .occlusion import OcclusionResult, fill_removal
 from .regions import RegionShare, region_share
 from .saliency.base import SaliencyResult
 from .stability import Stability, region_metric_stability
@@ -127,6 +127,17 @@ def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region
     measured = float(np.nanmean(values)) if usable and reason is None else None
     if measured is not None and response is not None and not response.responds and threshold.holds(measured):
         reason, measured = response.why_not(result.target_name), None  # a pass that could not have failed
+    removal = fill_removal(result, m) if isinstance(result, OcclusionResult) else None
+    if removal is not None:
+        metrics["fill_removal_ratio"] = removal.ratio
+        # a fill like what is there hides the region's importance: finding it matters still counts, not the reverse
+        unimportant = measured is not None and (measured < threshold.at_least if threshold.at_least is not None
+                                                else measured <= threshold.at_most)
+        if unimportant and not removal.admissible:
+            reason, measured = (f"occlusion's fill '{result.fill}' did not remove region '{region_name}': it "
+                                f"{removal.reason}, so occluding it could not show that it matters, and a map "
+                                "where it does not cannot back the verdict; give occlusion a fill that differs there "
+                                "(fill='blur', a value or a callable) or use audit.ablation with fill_images="), None
     stability = None
     if measured is not None and noisy_maps:
         stability = region_metric_stability(measured, noisy_maps, m, metric)

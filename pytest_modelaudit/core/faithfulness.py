@@ -9,11 +9,11 @@ model that reads brightness, like a snow shortcut, is only moved by a dark fill)
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .adapter import ModelAdapter
+from .adapter import ModelAdapter, logit_margin
 from .fills import make_fills
 
 STEPS = 10  # fractions 0, 0.1, ..., 1.0 of the pixels
@@ -105,29 +105,40 @@ def deletion_insertion(adapter: ModelAdapter, images01: np.ndarray, maps: np.nda
 # Removing every pixel must move the target's probability by at least this under some fill, or the score
 # does not respond to the image and no heatmap of it can back a verdict (the same bound the curves use).
 MIN_RESPONSE = 0.1
+# ... or, where the probability is saturated (1.000 before and after), move the target's logit margin over the
+# next class by at least this many nats (a factor e**2 in the odds): the logit, which the maps explain, responds.
+MIN_MARGIN_RESPONSE = 2.0
 
 
 @dataclass(frozen=True)
 class Response:
-    """How much the target's mean probability moves when every pixel is removed, per fill."""
+    """How much the target's mean probability, and its mean logit margin, move when every pixel is removed."""
 
     before: float
     after: dict[str, float]
     predicted_share: float = float("nan")  # share of the images the model assigns to the target class
+    margin_before: float = float("nan")  # mean of (target logit - largest other logit)
+    margin_after: dict[str, float] = field(default_factory=dict)
 
     @property
     def largest(self) -> float:
         return max((abs(self.before - v) for v in self.after.values()), default=0.0)
 
     @property
+    def largest_margin(self) -> float:
+        return max((abs(self.margin_before - v) for v in self.margin_after.values()), default=0.0)
+
+    @property
     def responds(self) -> bool:
-        return self.largest >= MIN_RESPONSE
+        return self.largest >= MIN_RESPONSE or self.largest_margin >= MIN_MARGIN_RESPONSE
 
     def why_not(self, target_name: str) -> str:
         after = ", ".join(f"{k} {v:.3f}" for k, v in self.after.items())
+        margin = ", ".join(f"{k} {v:+.2f}" for k, v in self.margin_after.items())
         return (f"the score of '{target_name}' does not respond to the image: its mean probability is "
-                f"{self.before:.3f} and stays within {MIN_RESPONSE:g} of it with every pixel removed ({after}), so no "
-                "map of it can show where the evidence is; check the model's head and input range")
+                f"{self.before:.3f} and stays within {MIN_RESPONSE:g} of it with every pixel removed ({after}), and "
+                f"its logit margin over the next class ({self.margin_before:+.2f}) within {MIN_MARGIN_RESPONSE:g} "
+                f"({margin}), so no map of it can show where the evidence is; check the model's head and input range")
 
 
 def score_response(adapter: ModelAdapter, images01: np.ndarray, target: int, *, fills: Sequence[str] = FILLS,
@@ -146,11 +157,16 @@ def score_response(adapter: ModelAdapter, images01: np.ndarray, target: int, *, 
         fill_list, _ = make_fills(specs, x, np.ones((n, h, w), np.float32), fill_images=None,
                                   rng=np.random.default_rng(seed))
         batch = np.concatenate([x] + [np.asarray(f.content, np.float32) for f in fill_list])
-        return {"probs": adapter.probabilities(adapter.logits(batch, preprocessed=True))}
+        logits = adapter.logits(batch, preprocessed=True)
+        return {"probs": adapter.probabilities(logits), "logits": logits}
 
     # every expectation on the same images asks: one batched pass per model, images and fills
-    all_probs = cached("score_response", (model_identity(adapter), np.asarray(images01, np.float32), tuple(fills), seed),
-                       compute)["probs"]
+    got = cached("score_response", (model_identity(adapter), np.asarray(images01, np.float32), tuple(fills), seed),
+                 compute)
+    all_probs, logits = got["probs"], got["logits"]
     probs = all_probs[:, target].reshape(len(fills) + 1, n)
+    margins = logit_margin(logits, target).reshape(len(fills) + 1, n)
     share = float((all_probs[:n].argmax(axis=-1) == target).mean())
-    return Response(float(probs[0].mean()), {f: float(p.mean()) for f, p in zip(fills, probs[1:])}, share)
+    return Response(float(probs[0].mean()), {f: float(p.mean()) for f, p in zip(fills, probs[1:])}, share,
+                    float(margins[0].mean()), {f: float(m.mean()) for f, m in zip(fills, margins[1:])})
+

@@ -54,9 +54,10 @@ MASK_FREE = ("mean", "blur")
 
 
 def make_fills(specs: Sequence[Any] | None, x: np.ndarray, masks: np.ndarray, *, fill_images: np.ndarray | None,
-               rng: np.random.Generator, reuse: Sequence[Fill] = ()) -> tuple[list[Fill], list[str]]:
+               rng: np.random.Generator, reuse: Sequence[Fill] = (), region_only: bool = False) -> tuple[list[Fill], list[str]]:
     """Build each requested fill for the images x [N, H, W, C] (model space); returns fills and notes. Fills in
-    `reuse` (built for the same images and another mask) are taken as they are where the mask does not matter."""
+    `reuse` (built for the same images and another mask) are taken as they are where the mask does not matter;
+    `region_only`: `masks` is everything but the region kept (see donor_content)."""
     if specs is None:
         specs = DEFAULT_FILLS + (("images",) if fill_images is not None else ())
     elif isinstance(specs, (str, int, float)) or callable(specs):
@@ -89,9 +90,12 @@ def make_fills(specs: Sequence[Any] | None, x: np.ndarray, masks: np.ndarray, *,
                 if n < 2:
                     notes.append("fill 'shuffle' skipped: it needs at least two images")
                     continue
-                content, coverage = donor_content(x, masks, rng)
-                fills.append(Fill("shuffle", "content of other images of the set at the same place, taken only "
-                                  "where it lies outside the donor's own region (in distribution)", content, coverage))
+                content, coverage = donor_content(x, masks, rng, region_only)
+                how = ("their own region there, from images that differ there (a background swap)"
+                       if swaps_surroundings(masks, region_only)
+                       else "only where it lies outside the donor's own region")
+                fills.append(Fill("shuffle", f"content of other images of the set at the same place: {how} "
+                                  "(in distribution)", content, coverage))
             else:  # images
                 if fill_images is None or not len(fill_images):
                     raise ModelAuditError("fill 'images' needs fill_images=... (a folder, an ImageSet or an array of images).")
@@ -151,28 +155,55 @@ def _closest_donors(xs: np.ndarray, keep: np.ndarray, i: int, rng: np.random.Gen
     return _by_match(xs[i], keep[i], xs, others)[:MAX_DONORS]
 
 
-def donor_content(x: np.ndarray, masks: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """Per image, content from other images at the same place, only where it lies outside the donor's own
-    region (a donor's background fills a removed object; never another object of the set), from the donors
-    whose surroundings look most like the image's. Pixels no donor can give take the mean of what donors
-    gave. Returns the content and the region share donors covered."""
+def _different_donors(xs: np.ndarray, region: np.ndarray, i: int, rng: np.random.Generator) -> np.ndarray:
+    """Other images whose content in image i's region differs from image i's at least as much as the median
+    other image's does (sand or grass for snow, not the closest snow), in seeded order, then the rest."""
+    others = np.delete(np.arange(len(xs)), i)[rng.permutation(len(xs) - 1)]
+    diff = (((xs[others] - xs[i][None]) ** 2) * region[i][None, ..., None]).sum(axis=(1, 2, 3))
+    far = diff >= np.median(diff)
+    return np.concatenate([others[far], others[~far]])[:MAX_DONORS]
+
+
+# A region covering at least this share of the images on average is their surroundings (a background).
+SURROUNDINGS_SHARE = 0.5
+
+
+def swaps_surroundings(masks: np.ndarray, region_only: bool = False) -> bool:
+    """Whether `shuffle` swaps the region for other images' own region (a background being removed) rather
+    than filling it with what lies outside theirs (an object, a mark; and always for "only the region kept",
+    whose "everything else" holds the very objects of the set)."""
+    return not region_only and bool(len(masks)) and float(masks.mean()) >= SURROUNDINGS_SHARE
+
+
+def donor_content(x: np.ndarray, masks: np.ndarray, rng: np.random.Generator,
+                  region_only: bool = False) -> tuple[np.ndarray, float]:
+    """Per image, content from other images at the same place that cannot bring back what is removed.
+
+    An object or a mark (a small region) takes what lies outside the donors' own region there: a donor's
+    background fills the hole, never another object of the set. Removed surroundings (a region covering most
+    of the image) are swapped for other images' own surroundings, only where the donor's region lies (never a
+    piece of its object), from donors whose content there differs from the image's: the background swap.
+    "Only the region kept" (`region_only`) never swaps: its "everything else" holds the set's objects. Whether that removed anything is for the removal judge (a set whose backgrounds are all snow
+    swaps snow for snow). Pixels no donor can give take the mean of what donors gave. Returns the content
+    and the region share donors covered."""
     n = len(x)
-    outside = masks < 0.5
-    given = x[outside] if outside.any() else x.reshape(-1, x.shape[-1])
+    swap = swaps_surroundings(masks, region_only)
+    region = masks >= 0.5
+    source = region if swap else ~region  # where each donor may give
+    given = x[source] if source.any() else x.reshape(-1, x.shape[-1])
     mean = given.reshape(-1, x.shape[-1]).mean(axis=0).astype(np.float32)
     content = np.empty_like(x, dtype=np.float32)
     covered_mass = total_mass = 0.0
-    xs, keep = _grid(x), _grid(outside)
+    xs, keep, reg = _grid(x), _grid(~region), _grid(region)
     for i in range(n):
-        donors = _closest_donors(xs, keep, i, rng)
+        donors = _different_donors(xs, reg, i, rng) if swap else _closest_donors(xs, keep, i, rng)
         out = np.broadcast_to(mean, x.shape[1:]).copy()
         covered = np.zeros(x.shape[1:3], bool)
         for j in donors:
-            take = outside[j] & ~covered
+            take = source[j] & ~covered
             out[take] = x[j][take]
             covered |= take
         content[i] = out
         covered_mass += float((masks[i] * covered).sum())
         total_mass += float(masks[i].sum())
     return content, (covered_mass / total_mass if total_mass > 0 else 0.0)
-

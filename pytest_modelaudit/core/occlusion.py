@@ -7,16 +7,18 @@ one batch whatever the number of windows.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .ablation import input_span
 from .adapter import ModelAdapter
 from .disk_cache import cached, model_identity
 from .errors import ModelAuditError
 from .fills import make_fills
 from .inputs import Inputs, prepare
+from .removal import Removal, RemovalJudge
 
 
 @dataclass
@@ -34,6 +36,10 @@ class OcclusionResult:
     fill: str
     windows: int
     inputs: Inputs
+    x_model: np.ndarray | None = field(default=None, repr=False)  # the images in model-input space
+    fill_content: np.ndarray | None = field(default=None, repr=False)  # what the windows put in, [N, H, W, C]
+    span: float = 1.0  # width of the input range in model-input space
+    seed: int = 0
 
     method = "occlusion"
     score = "logit drop"
@@ -139,5 +145,14 @@ def occlusion(adapter: ModelAdapter, images: Any, target: str | int, *, patch: i
     return OcclusionResult(
         maps=got["maps"], prob_maps=got["prob_maps"], base_logit=got["base_logit"], base_prob=got["base_prob"],
         target=idx, target_name=adapter.class_name(idx), patch=(ph, pw), stride=(sh, sw), fill=fills[0].name,
-        windows=len(ys) * len(xs), inputs=inputs,
+        windows=len(ys) * len(xs), inputs=inputs, x_model=x, fill_content=np.asarray(content, np.float32),
+        span=input_span(adapter), seed=seed,
     )
+
+
+def fill_removal(result: OcclusionResult, masks: np.ndarray) -> Removal | None:
+    """Whether the occlusion fill removes the content of region `masks` [N, H, W] (model input size): a fill
+    like what is there (the set's mean over snow) cannot show that the region matters, nor that it does not."""
+    if result.x_model is None or result.fill_content is None or not len(result.x_model):
+        return None
+    return RemovalJudge(result.x_model, masks, seed=result.seed, span=result.span).judge(result.fill_content)

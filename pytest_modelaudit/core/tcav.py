@@ -89,6 +89,8 @@ class TCAVResult:
     seed: int = 0
     contrast: list[str] = field(default_factory=list)
     n_contrast: list[int] = field(default_factory=list)
+    target_share: float = float("nan")  # share of the target images the model assigns to the target class
+    target_prob: float = float("nan")  # their mean P(target)
 
     @property
     def sign_convention(self) -> str:
@@ -160,6 +162,18 @@ def target_gradients(adapter: ModelAdapter, images: np.ndarray, layers: Sequence
             cache.put(keys[i], found[i])
             cache.put(("acts", model_identity(adapter), layer, pooling, h), _pool(a, pooling).astype(np.float32))
     return found  # type: ignore[return-value]
+
+
+def target_fit(adapter: ModelAdapter, images: np.ndarray, target: int, images_hash: str,
+               cache: ArrayCache) -> tuple[float, float]:
+    """Share of the target images classified as the target, and their mean P(target): one forward pass, cached."""
+    key = ("target_fit", model_identity(adapter), target, images_hash)
+    found = cache.get(key)
+    if found is None:
+        p = adapter.probabilities(adapter.logits(images))
+        found = np.array([float((p.argmax(-1) == target).mean()), float(p[:, target].mean())], np.float64)
+        cache.put(key, found)
+    return float(found[0]), float(found[1])
 
 
 def directional_derivatives(grads: np.ndarray, cavs: np.ndarray) -> np.ndarray:
@@ -496,6 +510,7 @@ def tcav(adapter: ModelAdapter, target: str | int, concept: str, *, layers: Sequ
     sets = _Sets(timgs, _hash_images(timgs), cimgs, _hash_images(cimgs), rimgs, [_hash_images(r) for r in rimgs],
                  simgs, [_hash_images(s) for s in simgs])
     names = {"concept": concept, "randoms": randoms, "siblings": siblings}
+    share, prob = target_fit(adapter, timgs, idx, sets.target_hash, cache)
     out = [_layer_result(adapter, li, layer, grads[li], sets, acts, names, target=idx, target_name=target_name,
                          mode=mode, pooling=pooling, score=score, seed=seed, cache=cache)
            for li, layer in enumerate(paths)]
@@ -504,5 +519,5 @@ def tcav(adapter: ModelAdapter, target: str | int, concept: str, *, layers: Sequ
         score="log-softmax (tcav-reference)" if mode == "tcav-reference" else "logit",
         layers=out, n_target=len(timgs), n_concept=len(cimgs), random_sets=randoms,
         n_random=[len(r) for r in rimgs], target_source=source, concept_images=cimgs[:6], seed=seed,
-        contrast=siblings, n_contrast=[len(s) for s in simgs],
+        contrast=siblings, n_contrast=[len(s) for s in simgs], target_share=share, target_prob=prob,
     )

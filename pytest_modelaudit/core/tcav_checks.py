@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import tcav_stats
+from .checks import note_target
 from .tcav import LayerTCAV, TCAVResult
 from .verdicts import Check, Status, Threshold
 
@@ -221,10 +222,12 @@ def _overall(stats: list[LayerStats], all_needed: bool) -> Status:
     return Status.FAIL if "FAIL" in verdicts else Status.INCONCLUSIVE
 
 
-def _metrics(stats: list[LayerStats], effect: float | None) -> dict[str, float]:
-    """The deciding effect plus, per layer, TCAV, baseline, adjusted p, CAV accuracy and, in default mode, the
-    null's mean and spread, the gradient variation and whether the layer is informative."""
+def _metrics(result: TCAVResult, stats: list[LayerStats], effect: float | None) -> dict[str, float]:
+    """The deciding effect, how many target images the model assigns to the class, plus, per layer, TCAV,
+    baseline, adjusted p, CAV accuracy and, in default mode, the null's mean and spread, the gradient
+    variation and whether the layer is informative."""
     out: dict[str, float] = {"effect": float("nan") if effect is None else effect}
+    note_target(out, result.target_share, result.target_prob, result.target_name, result.target_source)
     for s in stats:
         out[f"tcav[{s.layer}]"] = s.comparison.concept_mean
         out[f"random[{s.layer}]"] = s.comparison.random_mean
@@ -245,6 +248,21 @@ def _moves_logit(s: LayerStats, direction: int) -> bool:
     """The concept moves the logit along its CAV far beyond what random sets do (see MIN_MAGNITUDE_Z); without a
     measurable null spread it cannot be shown to."""
     return bool(np.isfinite(s.magnitude_z) and direction * s.magnitude_z >= MIN_MAGNITUDE_Z)
+
+
+def _why_not_shown(s: LayerStats, alpha: float, min_effect: float, direction: int, mode: str = "default",
+                   min_score: float | None = None, score: float = float("nan"), ref: bool = False) -> str:
+    """Which condition of depends (direction +1) or opposes (-1) the reported layer missed, in words."""
+    if not _significant(s.p_adjusted, alpha, mode):
+        return "not significant"
+    if direction * s.effect < min_effect:
+        return f"effect {s.effect:+.3f} smaller than the minimum {direction * min_effect:+.2f}"
+    if min_score is not None and score < min_score:
+        return f"score {score:.3f} below the minimum {min_score:.2f}"
+    if not ref and not _moves_logit(s, direction):
+        return (f"its directional derivative is only {s.magnitude_z:+.1f} pseudo-concept sd from theirs "
+                f"({direction * MIN_MAGNITUDE_Z:+g} needed)")
+    return "not shown"
 
 
 def _against(result: TCAVResult) -> str:
@@ -355,13 +373,13 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
     if best is not None:
         detail = f"best layer '{best.layer}': " + _layer_numbers(best, result)
         if best.verdict == "FAIL":
-            detail += "; not significant" if not _significant(best.p_adjusted, alpha, result.mode) else \
-                "; effect or score below the minimum"
+            detail += "; " + _why_not_shown(best, alpha, min_effect, +1, result.mode, min_score,
+                                           best.comparison.concept_mean if ref else best.deciding.concept_mean, ref)
     if not ref and _undecidable(stats) and reason is None:
         detail += ("; " if detail else "") + "layers that decide nothing: " + _undecidable(stats)
     effect = best.effect if best else None
     return Check("tcav_depends", claim, _overall(stats, all_needed=False), Threshold.of("effect", None, min_effect),
-                 effect, _metrics(stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
+                 effect, _metrics(result, stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
 
 
 def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float = ALPHA,
@@ -389,7 +407,7 @@ def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float =
     if best is not None:
         detail = f"best layer '{best.layer}': " + _layer_numbers(best, result)
         if best.verdict == "FAIL":
-            detail += "; not significant" if best.p_adjusted >= alpha else "; effect above the maximum"
+            detail += "; " + _why_not_shown(best, alpha, min_effect, -1)
     reason = _no_layer_reason(result, stats, min_accuracy)
     if reason is None and _undecidable(stats):
         detail += ("; " if detail else "") + "layers that decide nothing: " + _undecidable(stats)
@@ -399,7 +417,7 @@ def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float =
                             params={"min_effect": min_effect})
     effect = best.effect if best else None
     return Check("tcav_opposes", claim, _overall(stats, all_needed=False), Threshold.of("effect", -min_effect, None),
-                 effect, _metrics(stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
+                 effect, _metrics(result, stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
 
 
 def _independent_reference(stats: list[LayerStats], margin: float, alpha: float) -> None:
@@ -441,7 +459,7 @@ def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float =
              max(pool, key=lambda s: abs(s.effect) if np.isfinite(s.effect) else -1.0) if pool else None)
     reason = None
     if not fails and {s.verdict for s in stats} != {"PASS"}:
-        reason = _independent_reason(stats, margin, min_accuracy, ref)
+        reason = _independent_reason(stats, margin, min_accuracy, ref, alpha)
     if ref:
         decision = (f"equivalence test: one-sided Welch t-test that the concept's mean TCAV is below the random "
                     f"baseline's + {margin}, Holm-corrected over layers; PASS needs every layer; FAIL when some layer is "
@@ -460,14 +478,15 @@ def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float =
     threshold = Threshold.of("effect", margin, None) if ref else Threshold.of("effect", margin, -margin)
     effect = worst.effect if worst is not None else None
     return Check("tcav_independent", claim, _overall(stats, all_needed=True), threshold, effect,
-                 _metrics(stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
+                 _metrics(result, stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
 
 
 def _direction_p(s: LayerStats) -> float:
     return s.p_holm["less"] if s.outcome == "opposes" else s.p_holm["greater"]
 
 
-def _independent_reason(stats: list[LayerStats], margin: float, min_accuracy: float, ref: bool) -> str:
+def _independent_reason(stats: list[LayerStats], margin: float, min_accuracy: float, ref: bool,
+                        alpha: float = ALPHA) -> str:
     """Why independence is INCONCLUSIVE: layers that decide nothing, and layers where equivalence was not shown."""
     unsure = [s for s in stats if s.verdict == "INCONCLUSIVE"]
     parts = []
@@ -481,8 +500,18 @@ def _independent_reason(stats: list[LayerStats], margin: float, min_accuracy: fl
                 else "the pseudo-concept null")
         parts.append(f"equivalence to {what} could not be shown at "
                      + ", ".join(f"'{s.layer}' (effect {s.effect:.3f}, p {s.p_adjusted:.3g})" for s in shown)
-                     + "; absence of significance is not evidence of absence (more random sets, or a narrower "
-                       "null through contrast=, may decide)")
+                     + "; absence of significance is not evidence of absence")
+        wide = [s for s in shown if not ref and s.deciding is not None and s.deciding.null_sd
+                > tcav_stats.widest_null_for_equivalence(margin, s.deciding.n_null, alpha)]
+        if wide:
+            d = wide[0].deciding
+            limit = tcav_stats.widest_null_for_equivalence(margin, d.n_null, alpha)
+            parts.append(f"at {', '.join(repr(s.layer) for s in wide)} {what} itself spreads ±{d.null_sd:.2f} (sd), "
+                         f"wider than the ±{limit:.2f} within which a concept could be shown within ±{margin:g}: no "
+                         "concept can be shown independent there; what would decide it: a layer where random sets "
+                         "agree, contrast= with sibling concepts, or a wider margin= if that still means independent")
+        else:
+            parts.append("more random sets, or a narrower null through contrast=, may decide")
     return "; ".join(parts)
 
 
@@ -532,4 +561,4 @@ def more_than_check(result: TCAVResult, other: TCAVResult, *, min_effect: float 
                             params={"min_effect": min_effect})
     effect = best.effect if best else None
     return Check("tcav_more_than", claim, _overall(stats, all_needed=False), Threshold.of("effect", None, min_effect),
-                 effect, _metrics(stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
+                 effect, _metrics(result, stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)

@@ -152,6 +152,16 @@ class NullComparison:
         return self.effect / se if math.isfinite(se) and se > 0 and math.isfinite(self.effect) else float("nan")
 
 
+def widest_null_for_equivalence(margin: float, n_null: int, alpha: float) -> float:
+    """The null spread (sd) above which no concept, not even one exactly at the null's mean, can be shown
+    within +-margin of it by the prediction TOST at alpha: beyond it independence is undecidable."""
+    from scipy import stats
+
+    if n_null < 2:
+        return 0.0
+    return margin / (float(stats.t.ppf(1 - alpha, n_null - 1)) * math.sqrt(1 + 1 / n_null))
+
+
 def _nan_comparison(concept_mean: float, null_mean: float, sd: float, n: int, margin: float) -> NullComparison:
     nan = float("nan")
     effect = concept_mean - null_mean if math.isfinite(concept_mean) and math.isfinite(null_mean) else nan
