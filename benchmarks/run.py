@@ -143,10 +143,10 @@ def bench_tcav(model: Any) -> dict[str, Any]:
     import tensorflow as tf
 
     from pytest_modelaudit.core import load_model
-    from pytest_modelaudit.core.cache import MemoryCache
-    from pytest_modelaudit.core.concepts import ConceptLibrary
-    from pytest_modelaudit.core.tcav import tcav
-    from pytest_modelaudit.core.cav import train_cav
+    from pytest_modelaudit.core.cache.memory import MemoryCache
+    from pytest_modelaudit.core.data.concepts import ConceptLibrary
+    from pytest_modelaudit.core.tcav.scores import tcav
+    from pytest_modelaudit.core.tcav.cav import train_cav
 
     adapter = load_model(model, input_range=(-1, 1))
     layers = ["block_13_expand_relu", "out_relu"]
@@ -220,7 +220,7 @@ def bench_occlusion(model: Any, images: np.ndarray) -> dict[str, Any]:
     import tensorflow as tf
 
     from pytest_modelaudit.core import load_model
-    from pytest_modelaudit.core.occlusion import occlusion, window_starts
+    from pytest_modelaudit.core.heatmaps.occlusion import occlusion, window_starts
 
     adapter = load_model(model, input_range=(-1, 1))
     imgs = images[:8]
@@ -271,7 +271,7 @@ def bench_smoothgrad_ig(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
     import tensorflow as tf
 
     from pytest_modelaudit.core import load_model
-    from pytest_modelaudit.core.saliency import integrated_gradients, smoothgrad
+    from pytest_modelaudit.core.heatmaps import integrated_gradients, smoothgrad
 
     adapter = load_model(model, input_range=(-1, 1))
     imgs = images[:8]
@@ -411,7 +411,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 def main() -> int:
     import tensorflow as tf
 
-    from pytest_modelaudit.core.cache import SESSION_CACHE
+    from pytest_modelaudit.core.cache.memory import SESSION_CACHE
 
     print(f"TensorFlow {tf.__version__}, devices: {[d.device_type for d in tf.config.list_physical_devices()]}", flush=True)
     SESSION_CACHE.enabled = False  # the method benchmarks time computations, not cache hits

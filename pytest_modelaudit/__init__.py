@@ -9,14 +9,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_model": "pytest_modelaudit.core.adapter",
-    "ModelAdapter": "pytest_modelaudit.core.adapter",
-    "load_images": "pytest_modelaudit.core.images",
-    "ImageSet": "pytest_modelaudit.core.images",
-    "ModelAuditError": "pytest_modelaudit.core.errors",
-    "AuditFailure": "pytest_modelaudit.exceptions",
-    "AuditInconclusive": "pytest_modelaudit.exceptions",
-    "Status": "pytest_modelaudit.core.verdicts",
+    "load_model": "pytest_modelaudit.core.model.adapter",
+    "ModelAdapter": "pytest_modelaudit.core.model.adapter",
+    "load_images": "pytest_modelaudit.core.data.images",
+    "ImageSet": "pytest_modelaudit.core.data.images",
+    "ModelAuditError": "pytest_modelaudit.errors",
+    "AuditFailure": "pytest_modelaudit.errors",
+    "AuditInconclusive": "pytest_modelaudit.errors",
+    "Status": "pytest_modelaudit.core.checks.verdicts",
 }
 
 __all__ = ["__version__", *_LAZY]

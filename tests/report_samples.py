@@ -375,7 +375,7 @@ def tcav_layer(name: str, dims: int, concept_mu: float, random_mu: float, acc: f
                other_mu: float | None = None, sd: float = 0.06, random_sd: float = 0.14,
                runs: int = 10, margin: float = 0.0) -> dict:
     """One layer's recorded runs and statistics (computed with the product's own statistics)."""
-    from pytest_modelaudit.core import tcav_stats
+    from pytest_modelaudit.core.tcav import stats as tcav_stats
 
     rng = np.random.default_rng(seed)
     concept = _scores(rng, concept_mu, sd, runs)
@@ -400,7 +400,7 @@ def tcav_evidence(kind: str, target: str, concept: str, layers: list[dict], *, c
                   params: dict | None = None, alpha: float = 0.05, min_accuracy: float = 0.7,
                   color=(200, 40, 40), n_concept: int = 60) -> dict:
     """Evidence the way record.tcav_evidence writes it; verdicts and Holm follow core/tcav_checks."""
-    from pytest_modelaudit.core import tcav_stats
+    from pytest_modelaudit.core.tcav import stats as tcav_stats
 
     params = dict(params or ({"margin": 0.1} if kind == "independent" else {"min_effect": 0.1}))
     for L in layers:
@@ -518,7 +518,7 @@ def _tcav_audits() -> list[dict]:
     ], color=(25, 25, 25))
     evs = [red, white, green, yellow, black]
     ps = [e["primary_p"] if e["primary_p"] is not None else float("nan") for e in evs]
-    from pytest_modelaudit.core import tcav_stats
+    from pytest_modelaudit.core.tcav import stats as tcav_stats
 
     for e, p in zip(evs, tcav_stats.holm(ps)):  # as record.session_holm does
         e["p_session_holm"] = p

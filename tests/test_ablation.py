@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from known_models import expected_square_logit
-from pytest_modelaudit.core import ModelAuditError, Status, region_ablation
-from pytest_modelaudit.core.checks import drop_check, region_only_check
+from pytest_modelaudit.core import Status, region_ablation
+from pytest_modelaudit.errors import ModelAuditError
+from pytest_modelaudit.core.checks.ablation import drop_check, region_only_check
 
 
 def test_removing_the_square_drops_the_logit_removing_background_does_not(square_net, squares):

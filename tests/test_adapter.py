@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from known_models import expected_square_logit, nested_square_model, square_images, square_model
-from pytest_modelaudit.core import ClassNotFoundError, LayerNotFoundError, ModelLoadError, load_model
-from pytest_modelaudit.core.capture import layer_paths
+from pytest_modelaudit.core import load_model
+from pytest_modelaudit.errors import ClassNotFoundError, LabelFileError, LayerNotFoundError, ModelLoadError
+from pytest_modelaudit.core.model.capture import layer_paths
 
 
 @pytest.mark.parametrize("head,kind", [("dense_softmax", "softmax"), ("activation", "softmax"),
@@ -57,9 +58,9 @@ def test_class_file_and_count_mismatch(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("square\nnone\nextra\n")
     adapter = load_model(square_model(), classes=labels)
-    with pytest.raises(ClassNotFoundError, match=r"labels.txt.*3 labels.*2 outputs"):
+    with pytest.raises(LabelFileError, match=r"labels.txt.*3 labels.*2 outputs"):
         adapter.class_index("square")
-    with pytest.raises(ClassNotFoundError, match="does not exist"):
+    with pytest.raises(LabelFileError, match="does not exist"):
         load_model(square_model(), classes=tmp_path / "missing.txt")
 
 

@@ -6,9 +6,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from pytest_modelaudit.baselines import (BaselineError, Drift, baseline_block, baseline_path, load_baseline,
+from pytest_modelaudit.plugin.baselines import (BaselineError, Drift, baseline_block, baseline_path, load_baseline,
                                          write_baseline)
-from pytest_modelaudit.settings import Settings
+from pytest_modelaudit.plugin.options import Settings
 
 # ------------------------------------------------------------------------------------------------ store
 
@@ -84,7 +84,7 @@ def _settings(tmp_path, **kw):
 
 
 def _audit(settings, nodeid="test_t.py::test_t"):
-    from pytest_modelaudit.audit import Audit
+    from pytest_modelaudit.plugin.audit import Audit
 
     return Audit(nodeid, settings)
 

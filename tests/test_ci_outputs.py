@@ -273,8 +273,8 @@ def test_gpu_memory_growth_is_set_before_tensorflow_starts(pytester, monkeypatch
 
 
 def test_every_checks_metrics_keep_their_own_name_in_the_summary():
-    from pytest_modelaudit.core.verdicts import Status
-    from pytest_modelaudit.record import audit_json
+    from pytest_modelaudit.core.checks.verdicts import Status
+    from pytest_modelaudit.plugin.records import audit_json
 
     checks = [{"kind": "share", "status": "PASS", "claim": f"c{i}", "threshold": None, "metrics": {"lift": float(i)}}
               for i in range(3)]

@@ -109,6 +109,19 @@ def test_matrix_in_the_report_links_every_cell_to_its_card_and_escapes_names():
     assert "| \\<b\\>snow\\</b\\> \\| sky | [**FAIL** prob\\_drop 0.98]" in md
 
 
+def test_write_report_builds_the_matrix_once_for_the_page_and_the_summary(tmp_path, monkeypatch):
+    from pytest_modelaudit.report import write
+
+    built = []
+    monkeypatch.setattr(write, "build_matrix", lambda results: built.append(build_matrix(results)) or built[-1])
+    files = write.write_report(_leopards(), tmp_path, pdf=False)
+    assert len(built) == 1 and files.comparison == (2, 2)
+    assert (tmp_path / "summary.md").read_text() == summary_markdown(_leopards(), pdf_name=None)
+    assert 'id="comparison"' in (tmp_path / "index.html").read_text()
+    one_model = rs.base_results([_audit("test_single", "", "PASS", 0.1, rs.FP)])
+    assert write.write_report(one_model, tmp_path / "one", pdf=False).comparison is None
+
+
 def test_an_interrupted_run_never_reads_as_a_clean_pass():
     res = rs.base_results([_audit("test_snow", "robust", "PASS", 0.01, rs.FP2)])
     res["run"]["interrupted"] = True

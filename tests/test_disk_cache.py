@@ -21,14 +21,14 @@ from concept_data import make_root, red_pixel_model
 from known_models import expected_cam, square_conftest, square_images, square_model
 from pytest_modelaudit import load_model
 from pytest_modelaudit.core.ablation import region_ablation
-from pytest_modelaudit.core.cache import SESSION_CACHE
-from pytest_modelaudit.core.concepts import ConceptLibrary
-from pytest_modelaudit.core.disk_cache import (TEMP_PREFIX, DiskStore, ModelAuditCacheWarning, TieredCache,
+from pytest_modelaudit.core.cache.memory import SESSION_CACHE
+from pytest_modelaudit.core.data.concepts import ConceptLibrary
+from pytest_modelaudit.core.cache.disk import (TEMP_PREFIX, DiskStore, ModelAuditCacheWarning, TieredCache,
                                                configure_cache, decode, encode, model_identity)
-from pytest_modelaudit.core.gradcam import gradcam
-from pytest_modelaudit.core.occlusion import occlusion
-from pytest_modelaudit.core.saliency import saliency
-from pytest_modelaudit.core.tcav import tcav
+from pytest_modelaudit.core.heatmaps.gradcam import gradcam
+from pytest_modelaudit.core.heatmaps.occlusion import occlusion
+from pytest_modelaudit.core.heatmaps import saliency
+from pytest_modelaudit.core.tcav.scores import tcav
 
 TESTS = Path(__file__).resolve().parent
 
@@ -235,7 +235,7 @@ def test_ctrl_c_in_a_real_process_leaves_only_whole_entries(tmp_path):
         "import pathlib, signal, numpy as np\n"
         # an xdist worker ignores SIGINT and its children inherit that: restore Python's Ctrl-C handler
         "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-        "from pytest_modelaudit.core.disk_cache import DiskStore, encode\n"
+        "from pytest_modelaudit.core.cache.disk import DiskStore, encode\n"
         f"store = DiskStore(pathlib.Path({str(tmp_path)!r}))\n"
         "big = np.random.default_rng(0).random(1_000_000)\n"
         "print('ready', flush=True)\n"

@@ -4,7 +4,7 @@ import pytest
 
 from known_models import expected_cam, nested_square_model, square_images
 from pytest_modelaudit.core import ImageSet, Status, gradcam, load_model, share_check
-from pytest_modelaudit.core.regions import downsample_mask, region_share
+from pytest_modelaudit.core.data.regions import downsample_mask, region_share
 
 
 def test_gradcam_equals_analytic_map_and_peaks_on_the_square(square_net, squares):
@@ -98,7 +98,7 @@ def test_region_covering_nothing_is_inconclusive(square_net, squares):
 
 
 def test_thresholds_are_validated(square_net, squares):
-    from pytest_modelaudit.core import ModelAuditError
+    from pytest_modelaudit.errors import ModelAuditError
 
     res = gradcam(square_net, squares[0], "square")
     with pytest.raises(ModelAuditError, match="at_most=... and/or at_least"):
@@ -110,7 +110,7 @@ def test_thresholds_are_validated(square_net, squares):
 
 
 def test_non_spatial_layer_is_refused(square_net, squares):
-    from pytest_modelaudit.core import LayerNotFoundError
+    from pytest_modelaudit.errors import LayerUnsuitableError
 
-    with pytest.raises(LayerNotFoundError, match="not a spatial map"):
+    with pytest.raises(LayerUnsuitableError, match="not a spatial map"):
         gradcam(square_net, squares[0], "square", layer="gap")

@@ -6,14 +6,14 @@ import pytest
 
 from known_models import square_model
 from pytest_modelaudit.core import gradcam, load_model
-from pytest_modelaudit.core.checks import share_check
-from pytest_modelaudit.core.faithfulness import deletion_insertion
-from pytest_modelaudit.core.honesty import (class_sensitivity_check, faithfulness_check, honesty,
+from pytest_modelaudit.core.checks.heatmap import share_check
+from pytest_modelaudit.core.honesty.faithfulness import deletion_insertion
+from pytest_modelaudit.core.honesty.sanity import (class_sensitivity_check, faithfulness_check, honesty,
                                             randomisation_check, randomised_copy, rank_correlation)
-from pytest_modelaudit.core.occlusion import occlusion
-from pytest_modelaudit.core.saliency import gradient_x_input, saliency
-from pytest_modelaudit.core.stability import noisy_maps
-from pytest_modelaudit.core.verdicts import Status
+from pytest_modelaudit.core.heatmaps.occlusion import occlusion
+from pytest_modelaudit.core.heatmaps import gradient_x_input, saliency
+from pytest_modelaudit.core.honesty.stability import noisy_maps
+from pytest_modelaudit.core.checks.verdicts import Status
 
 
 def test_rank_correlation_known_values():
@@ -192,9 +192,9 @@ def test_memos_tell_two_wrappings_of_one_model_apart(squares):
     from known_models import square_model
 
     from pytest_modelaudit import load_model
-    from pytest_modelaudit.core.gradcam import gradcam
-    from pytest_modelaudit.core.honesty import honesty
-    from pytest_modelaudit.core.stability import noisy_maps
+    from pytest_modelaudit.core.heatmaps.gradcam import gradcam
+    from pytest_modelaudit.core.honesty.sanity import honesty
+    from pytest_modelaudit.core.honesty.stability import noisy_maps
 
     imgs, _ = squares
     keras_model = square_model()

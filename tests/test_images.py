@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pytest_modelaudit.core import ImageLoadError, ImageSet, load_images
+from pytest_modelaudit.core import ImageSet, load_images
+from pytest_modelaudit.errors import ImageLoadError
 
 
 def _save(path, arr, mode=None):
@@ -93,9 +94,9 @@ def test_resizing_to_the_model_input_is_recorded_and_a_stretch_warned(tmp_path, 
     from PIL import Image
 
     from pytest_modelaudit.core.ablation import region_ablation
-    from pytest_modelaudit.core.checks import drop_check
-    from pytest_modelaudit.core.errors import ImageResizeWarning
-    from pytest_modelaudit.record import check_json
+    from pytest_modelaudit.core.checks.ablation import drop_check
+    from pytest_modelaudit.errors import ImageResizeWarning
+    from pytest_modelaudit.plugin.records import check_json
 
     folder = tmp_path / "wide"
     folder.mkdir()

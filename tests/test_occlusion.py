@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from known_models import SIZE, expected_square_logit, square_conftest
-from pytest_modelaudit.core import ModelAuditError, Status
-from pytest_modelaudit.core.checks import share_check
-from pytest_modelaudit.core.occlusion import occlusion, window_starts
+from pytest_modelaudit.core import Status
+from pytest_modelaudit.errors import ModelAuditError
+from pytest_modelaudit.core.checks.heatmap import share_check
+from pytest_modelaudit.core.heatmaps.occlusion import occlusion, window_starts
 
 
 def expected_map(images: np.ndarray, patch: int, stride: int, fill: float) -> np.ndarray:
@@ -54,7 +55,7 @@ def test_occlusion_drops_only_where_the_square_is(square_net, squares):
     assert np.abs(res.maps[far]).max() < 1e-4  # windows away from the square change nothing
     assert res.prob_maps.max() <= 1 and res.fill == "mean"
     # occlusion spreads the evidence over every window touching the square: the share is the analytic one
-    from pytest_modelaudit.core.regions import region_share
+    from pytest_modelaudit.core.data.regions import region_share
 
     analytic = region_share(expected_map(imgs, 4, 2, float(res.inputs.images.mean())), masks).share.mean()
     check = share_check(res, masks, at_least=0.4, region_name="square")

@@ -28,7 +28,7 @@ def test_wheel_contents(wheel):
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").iterdir() if p.suffix in (".j2", ".css")}
     assert {n.replace("pytest_modelaudit/", "", 1) for n in templates if not n.endswith(".py")} == sources
     entry = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "model_audit = pytest_modelaudit.plugin" in zipfile.ZipFile(wheel).read(entry).decode()
+    assert "model_audit = pytest_modelaudit.plugin.hooks" in zipfile.ZipFile(wheel).read(entry).decode()
 
 
 def test_installed_wheel_renders_a_report(wheel, tmp_path):

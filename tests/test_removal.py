@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from pytest_modelaudit.core import Status, region_ablation
-from pytest_modelaudit.core.checks import drop_check
-from pytest_modelaudit.core.fills import donor_content, gaussian_blur
-from pytest_modelaudit.core.removal import REMOVAL_MIN, assess_removal
+from pytest_modelaudit.core.checks.ablation import drop_check
+from pytest_modelaudit.core.data.fills import donor_content, gaussian_blur
+from pytest_modelaudit.core.data.removal import REMOVAL_MIN, assess_removal
 
 SIZE = 32
 
@@ -140,7 +140,7 @@ def test_the_shipped_shortcut_models_snow_audit_without_fill_images_is_never_a_p
     from pathlib import Path
 
     from pytest_modelaudit import load_images, load_model
-    from pytest_modelaudit.core.checks import region_only_check
+    from pytest_modelaudit.core.checks.ablation import region_only_check
 
     root = Path(__file__).resolve().parent.parent / "example_audits"
     snow = load_images(root / "data" / "leopards_on_snow", masks=True)
@@ -185,8 +185,8 @@ def _dark_detector():
 
 
 def test_occlusion_with_a_fill_like_the_background_cannot_pass_not_looking_at_it():
-    from pytest_modelaudit.core.checks import share_check
-    from pytest_modelaudit.core.occlusion import fill_removal, occlusion
+    from pytest_modelaudit.core.checks.heatmap import share_check
+    from pytest_modelaudit.core.heatmaps.occlusion import fill_removal, occlusion
 
     model = _dark_detector()
     rng = np.random.default_rng(0)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import importlib.resources
 import io
 import json
 import os
@@ -19,12 +20,11 @@ from PIL import Image
 
 import report_samples as rs
 from pytest_modelaudit.report import (
-    ReportFiles, ReportWarning, ReportWriteError, render_html, write_report,
+    ReportFiles, ReportWarning, ReportWriteError, render, render_html, write_report,
 )
-from pytest_modelaudit.report import overlays
 from pytest_modelaudit.report.context import build_context
+from pytest_modelaudit.report.draw import overlays
 from pytest_modelaudit.report.formatting import fmt_num, fmt_threshold
-from pytest_modelaudit.report.render import templates_dir
 
 REPO = Path(__file__).resolve().parents[1]
 ORDER = {"FAIL": 0, "INCONCLUSIVE": 1, "ERROR": 2, "PASS": 3}
@@ -377,12 +377,30 @@ def test_malformed_results_still_render():
     assert "could not be drawn" in html  # the broken image is reported in its card only
 
 
-def test_templates_folder_is_found():
-    folder = templates_dir()
+def test_schema_names_the_deciding_check_and_the_card_anchor():
+    from pytest_modelaudit import schema
+
+    first, second, third = ({"claim": "a", "status": "PASS"}, {"claim": "b", "status": "FAIL"},
+                            {"claim": "c", "status": "PASS"})
+    audit = {"status": "FAIL", "claim": "c", "checks": [first, second, third]}
+    assert schema.deciding_check(audit) is third                              # the check with the audit's claim
+    assert schema.deciding_check({**audit, "claim": "?"}) is second           # else the first of its status
+    assert schema.deciding_check({**audit, "claim": None, "status": "ERROR"}) is third  # else the last
+    assert schema.deciding_check({"status": "ERROR", "checks": []}) is None
+    assert schema.audit_anchor({"id": "audit-x1", "nodeid": "t.py::t"}) == "audit-x1"
+    assert schema.audit_anchor({"id": "1 bad", "nodeid": "t.py::t"}) == rs.anchor("t.py::t")
+    assert [schema.normalise_status(s) for s in ("pass", " FAIL ", None, "odd")] == ["PASS", "FAIL", "ERROR", "ERROR"]
+
+
+def test_templates_are_found_through_the_templates_package():
+    """One mechanism, the same for the wheel (package data) and the editable install (package-dir)."""
+    package = importlib.resources.files("pytest_modelaudit.templates")
+    assert render.templates_dir() == Path(str(package))
+    assert render.environment().loader.searchpath == [str(package)]
     for name in ("report.html.j2", "summary.html.j2", "audit_table.html.j2", "audit_card.html.j2",
                  "check.html.j2", "evidence_heatmap.html.j2", "evidence_ablation.html.j2",
                  "models.html.j2", "environment.html.j2", "report.css", "print.css"):
-        assert (folder / name).is_file(), name
+        assert package.joinpath(name).is_file(), name
 
 
 # --------------------------------------------------------------------------- TCAV evidence
@@ -473,7 +491,7 @@ def test_tcav_session_correction_is_flagged(tcav_html):
 
 
 def test_tcav_plot_is_deterministic_escaped_and_clamped():
-    from pytest_modelaudit.report import plots
+    from pytest_modelaudit.report.draw import plots
 
     groups = [plots.Group("<b>c</b>", [0.2, 1.4, -0.3, float("nan"), None, "x", 0.5]),
               plots.Group("random", [], "random")]
@@ -531,7 +549,7 @@ def test_heatmap_card_shows_methods_side_by_side_and_the_honesty_checks():
     html = render_html(results)
     _no_render_failures(html)
     grid = html[html.index('class="method-grid"'):html.index("</table>", html.index('class="method-grid"'))]
-    assert ">Grad-CAM <span" in grid and ">Occlusion</th>" in grid and ">Integrated gradients</th>" in grid
+    assert ">Grad-CAM <span" in grid and ">Occlusion</th>" in grid and ">Integrated Gradients</th>" in grid
     assert grid.count("<tr") == 1 + 6 and grid.count("<img") == 6 * 4  # image + audited + two companions
     section = html[html.index('class="honesty"'):html.index("</section>", html.index('class="honesty"'))]
     for text in ("Model randomisation", "Class sensitivity", "Faithfulness", "Stability", ">undetermined<",

@@ -4,11 +4,11 @@ import pytest
 
 from known_models import square_model, set_square_weights
 from pytest_modelaudit import load_model
-from pytest_modelaudit.audit import Audit
+from pytest_modelaudit.plugin.audit import Audit
 from pytest_modelaudit.core import Status
-from pytest_modelaudit.core.faithfulness import MIN_MARGIN_RESPONSE, MIN_RESPONSE, score_response
-from pytest_modelaudit.exceptions import AuditInconclusive
-from pytest_modelaudit.settings import Settings
+from pytest_modelaudit.core.honesty.faithfulness import MIN_MARGIN_RESPONSE, MIN_RESPONSE, score_response
+from pytest_modelaudit.errors import AuditInconclusive
+from pytest_modelaudit.plugin.options import Settings
 
 
 def _mute(scale: float):
@@ -75,8 +75,8 @@ def test_saturated_but_responsive_model_can_pass(tmp_path, squares):
 
 def test_share_of_images_classified_as_the_target_is_recorded_and_warned(tmp_path, square_net, squares):
     from pytest_modelaudit.core.ablation import region_ablation
-    from pytest_modelaudit.core.checks import drop_check
-    from pytest_modelaudit.core.errors import TargetMismatchWarning
+    from pytest_modelaudit.core.checks.ablation import drop_check
+    from pytest_modelaudit.errors import TargetMismatchWarning
 
     imgs, masks = squares
     audit = Audit("test_t.py::test_t", Settings(True, tmp_path, False, 0, "fail", honesty="off"))

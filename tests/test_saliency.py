@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 
 from known_models import expected_cam, square_conftest
-from pytest_modelaudit.core import ModelAuditError, Status, gradcam, load_model
-from pytest_modelaudit.core.checks import share_check
-from pytest_modelaudit.core.saliency import (gradcam_plus_plus, gradient_x_input, integrated_gradients, layercam,
+from pytest_modelaudit.core import Status, gradcam, load_model
+from pytest_modelaudit.errors import ModelAuditError
+from pytest_modelaudit.core.checks.heatmap import share_check
+from pytest_modelaudit.core.heatmaps import (gradcam_plus_plus, gradient_x_input, integrated_gradients, layercam,
                                              saliency, smoothgrad, vanilla_gradients)
 
 W = np.array([[1.0, -1.0], [2.0, -2.0], [-1.0, 1.0]], np.float32)  # logit(a) = mean R + 2 mean G - mean B
@@ -52,7 +53,7 @@ def test_integrated_gradients_completeness_on_a_nonlinear_model(square_net, squa
 
 def test_smoothgrad_is_seeded(square_net, squares):
     imgs, masks = squares
-    from pytest_modelaudit.core.cache import SESSION_CACHE
+    from pytest_modelaudit.core.cache.memory import SESSION_CACHE
 
     with SESSION_CACHE.bypassed():  # computed afresh each time, not served from the cache
         a = smoothgrad(square_net, imgs, "square", samples=5, seed=3)

@@ -5,12 +5,13 @@ from scipy import stats
 
 from concept_data import SIZE, make_root, red_pixel_model, write_set
 from pytest_modelaudit.core import load_model
-from pytest_modelaudit.core.cache import MemoryCache
-from pytest_modelaudit.core.concepts import ConceptError, ConceptLibrary
-from pytest_modelaudit.core.tcav import directional_derivatives, target_gradients, tcav, tcav_scores
-from pytest_modelaudit.core.tcav_checks import depends_check, independent_check, more_than_check
-from pytest_modelaudit.core import tcav_stats
-from pytest_modelaudit.core.verdicts import Status
+from pytest_modelaudit.core.cache.memory import MemoryCache
+from pytest_modelaudit.core.data.concepts import ConceptError, ConceptLibrary
+from pytest_modelaudit.core.tcav.cav import directional_derivatives, tcav_scores
+from pytest_modelaudit.core.tcav.scores import target_gradients, tcav
+from pytest_modelaudit.core.tcav.checks import depends_check, independent_check, more_than_check
+from pytest_modelaudit.core.tcav import stats as tcav_stats
+from pytest_modelaudit.core.checks.verdicts import Status
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +166,7 @@ def test_bad_concept_inputs_name_the_folder(model, root, tmp_path):
 
 
 def test_bad_tcav_arguments(model, lib):
-    from pytest_modelaudit.core import ModelAuditError
+    from pytest_modelaudit.errors import ModelAuditError
 
     with pytest.raises(ModelAuditError, match="Unknown TCAV mode 'paper'"):
         tcav(model, "red_class", "red", layers=["feat"], concepts=lib, mode="paper")
@@ -184,8 +185,8 @@ def test_mean_pooling_keeps_the_direction(model, lib):
 
 
 def test_share_of_target_images_classified_as_the_class_is_recorded_and_warned(model, lib):
-    from pytest_modelaudit.core.errors import TargetMismatchWarning
-    from pytest_modelaudit.core.tcav_checks import opposes_check
+    from pytest_modelaudit.errors import TargetMismatchWarning
+    from pytest_modelaudit.core.tcav.checks import opposes_check
 
     cache = MemoryCache()
     red = tcav(model, "red_class", "red", layers=["feat"], concepts=lib, cache=cache)

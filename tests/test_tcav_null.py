@@ -5,13 +5,15 @@ import pytest
 from scipy import stats
 
 from concept_data import SIZE, dull_set, make_root, random_set, red_pixel_model, red_targets_set
-from pytest_modelaudit.core import ModelAuditError, load_model
-from pytest_modelaudit.core import tcav_stats
-from pytest_modelaudit.core.cache import MemoryCache
-from pytest_modelaudit.core.concepts import ConceptError, ConceptLibrary
-from pytest_modelaudit.core.tcav import GRADIENT_VARIATION_MIN, gradient_variation, tcav
-from pytest_modelaudit.core.tcav_checks import depends_check, independent_check, more_than_check, opposes_check
-from pytest_modelaudit.core.verdicts import Status
+from pytest_modelaudit.core import load_model
+from pytest_modelaudit.errors import ModelAuditError
+from pytest_modelaudit.core.tcav import stats as tcav_stats
+from pytest_modelaudit.core.cache.memory import MemoryCache
+from pytest_modelaudit.core.data.concepts import ConceptError, ConceptLibrary
+from pytest_modelaudit.core.tcav.informative import GRADIENT_VARIATION_MIN, gradient_variation
+from pytest_modelaudit.core.tcav.scores import tcav
+from pytest_modelaudit.core.tcav.checks import depends_check, independent_check, more_than_check, opposes_check
+from pytest_modelaudit.core.checks.verdicts import Status
 
 pytestmark = pytest.mark.filterwarnings("ignore:Concept folder")
 
@@ -249,7 +251,7 @@ def test_a_consistent_sign_without_a_large_directional_derivative_decides_nothin
     depends / opposes also need the mean directional derivative MIN_MAGNITUDE_Z pseudo-concept sd from theirs."""
     from dataclasses import replace
 
-    from pytest_modelaudit.core.tcav_checks import MIN_MAGNITUDE_Z
+    from pytest_modelaudit.core.tcav.checks import MIN_MAGNITUDE_Z
 
     red = tcav(model, "red_class", "red", layers=["feat"], concepts=lib, cache=MemoryCache())
     layer = red.layers[0]

@@ -1,6 +1,6 @@
 """Claims run through the product's public audit path, each with its truth, expected and actual verdict.
 
-A claim is run exactly as a user's audit test would: ``pytest_modelaudit.audit.Audit`` with the
+A claim is run exactly as a user's audit test would: ``pytest_modelaudit.plugin.audit.Audit`` with the
 plugin's ``Settings`` (honesty checks on, inconclusive = fail), ``audit.ablation / gradcam /
 occlusion / tcav(...)`` then ``expect_*``; ``AuditFailure`` / ``AuditInconclusive`` are caught and
 the verdict, measured value and reason are read from ``audit.checks[-1]``. Several claims on the
@@ -78,19 +78,19 @@ class Claim:
 
 
 def _settings(report_dir: Path) -> Any:
-    from pytest_modelaudit.settings import Settings
+    from pytest_modelaudit.plugin.options import Settings
 
     return Settings(enabled=True, report_dir=report_dir, pdf=False, seed=0, inconclusive="fail")
 
 
 def has_opposes() -> bool:
-    from pytest_modelaudit.audit import TcavAudit
+    from pytest_modelaudit.plugin.audit import TcavAudit
 
     return hasattr(TcavAudit, "expect_opposes")
 
 
 def has_contrast() -> bool:
-    from pytest_modelaudit.audit import Audit
+    from pytest_modelaudit.plugin.audit import Audit
 
     return "contrast" in inspect.signature(Audit.tcav).parameters
 
@@ -126,7 +126,7 @@ def _concept_claim(value: float, which: str) -> tuple[str, bool, str]:
 
 # ----- building the claims -------------------------------------------------------------------------
 def _ablation_claims(case: T.Case, region: str, kind: str, adapter: Any) -> list[Claim]:
-    from pytest_modelaudit.core.images import ImageSet
+    from pytest_modelaudit.core.data.images import ImageSet
 
     images = ImageSet.from_arrays(case.images)
     with_fills = kind == "ablation+fill_images"
@@ -191,7 +191,7 @@ def _default_fills_cannot_decide(case: T.Case, region: str, only: bool) -> str:
 
 
 def _heatmap_claims(case: T.Case, kind: str, adapter: Any, regions: tuple[str, ...]) -> list[Claim]:
-    from pytest_modelaudit.core.images import ImageSet
+    from pytest_modelaudit.core.data.images import ImageSet
 
     images = ImageSet.from_arrays(case.images)
     group = f"{case.model}/{case.target_name}/{kind}"
@@ -229,7 +229,7 @@ def _heatmap_claims(case: T.Case, kind: str, adapter: Any, regions: tuple[str, .
 
 def _tcav_claims(case: T.Case, adapter: Any, library: Any, concepts: tuple[str, ...], *, variants: tuple[str, ...],
                  contrast: dict[str, list[str]] | None = None) -> list[Claim]:
-    from pytest_modelaudit.core.images import ImageSet
+    from pytest_modelaudit.core.data.images import ImageSet
 
     images = ImageSet.from_arrays(case.images)
     claims = []
@@ -318,8 +318,8 @@ def outcome(expected: str, verdict: str, undecidable: str = "") -> str:
 
 def run_claims(claims: list[Claim], log: Any = print) -> None:
     """Run every claim (one Audit per evidence group, like one test with several expect_* lines)."""
-    from pytest_modelaudit.audit import Audit
-    from pytest_modelaudit.exceptions import AuditFailure, AuditInconclusive
+    from pytest_modelaudit.plugin.audit import Audit
+    from pytest_modelaudit.errors import AuditFailure, AuditInconclusive
 
     report_dir = Path(tempfile.mkdtemp(prefix="validity-report-"))
     settings = _settings(report_dir)

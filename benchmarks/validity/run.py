@@ -67,7 +67,7 @@ def collect(models: tuple[str, ...], kinds: tuple[str, ...], targets: tuple[int,
                          else T.scene_case(name, keras_model, k))
         summaries[name] = {**meta, "truth": {c.target_name: c.truth for c in cases}}
         if spec.family == "starter" and library is None:
-            from pytest_modelaudit.core.concepts import ConceptLibrary
+            from pytest_modelaudit.core.data.concepts import ConceptLibrary
 
             library = ConceptLibrary.from_arrays(T.concept_library_sets(), random_prefix="random500_")
         for case in cases:

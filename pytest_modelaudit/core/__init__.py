@@ -1,15 +1,13 @@
-"""Evidence core: model adapter, methods and checks over arrays. No pytest in here."""
+"""Evidence core: model adapter, methods and checks over arrays. No pytest in here (errors: ../errors.py)."""
 from .ablation import AblationResult, region_ablation
-from .adapter import ModelAdapter, load_model
-from .checks import drop_check, region_only_check, share_check
-from .errors import (ClassNotFoundError, ImageLoadError, LayerNotFoundError, ModelAuditError,
-                     ModelLoadError)
-from .gradcam import GradCAMResult, gradcam
-from .images import ImageSet, load_images
-from .verdicts import Check, Status, Threshold
+from .model.adapter import ModelAdapter, load_model
+from .checks.ablation import drop_check, region_only_check
+from .checks.heatmap import share_check
+from .heatmaps.gradcam import GradCAMResult, gradcam
+from .data.images import ImageSet, load_images
+from .checks.verdicts import Check, Status, Threshold
 
 __all__ = [
-    "AblationResult", "Check", "ClassNotFoundError", "GradCAMResult", "ImageLoadError", "ImageSet",
-    "LayerNotFoundError", "ModelAdapter", "ModelAuditError", "ModelLoadError", "Status", "Threshold",
+    "AblationResult", "Check", "GradCAMResult", "ImageSet", "ModelAdapter", "Status", "Threshold",
     "drop_check", "gradcam", "load_images", "load_model", "region_ablation", "region_only_check", "share_check",
 ]

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from .adapter import ModelAdapter, logit_margin
-from .disk_cache import cached, model_identity
-from .fills import Fill, make_fills
-from .inputs import Inputs, prepare, prepare_region
-from .removal import Removal, RemovalJudge
+from .model.adapter import ModelAdapter, logit_margin
+from .cache.disk import cached, model_identity
+from .data.fills import Fill, make_fills
+from .data.inputs import Inputs, prepare, prepare_region
+from .data.removal import Removal, RemovalJudge
 
 # A fill that had content for less than this share of the region (shuffle's donors) cannot remove it.
 MIN_COVERAGE = 0.9

@@ -9,9 +9,8 @@ import json
 import sys
 import warnings
 
+from ..schema import SCHEMA_VERSION
 from .write import ReportWarning, write_report
-
-SCHEMA_VERSION = 1
 
 
 def main(argv: list[str] | None = None) -> int:

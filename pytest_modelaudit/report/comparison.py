@@ -13,7 +13,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .formatting import DASH, fmt_num, normalise_status
+from ..schema import audit_anchor, deciding_check, normalise_status
+from .formatting import DASH, fmt_num
 
 
 @dataclass(frozen=True)
@@ -79,13 +80,8 @@ def audit_models(audit: dict[str, Any]) -> list[str]:
 
 
 def deciding_measurement(audit: dict[str, Any]) -> tuple[str, str]:
-    """(metric, value text) of the check that decided the audit."""
-    checks = [c for c in audit.get("checks") or [] if isinstance(c, dict)]
-    claim = audit.get("claim")
-    deciding = next((c for c in checks if claim and c.get("claim") == claim), None)
-    if deciding is None:
-        status = normalise_status(audit.get("status"))
-        deciding = next((c for c in checks if normalise_status(c.get("status")) == status), None)
+    """(metric, value text) of the check that decided the audit; a dash unless that is a number."""
+    deciding = deciding_check(audit)
     threshold = audit.get("threshold") if isinstance(audit.get("threshold"), dict) else {}
     metric = str(threshold.get("metric") or (deciding or {}).get("metric") or "")
     if deciding is not None:
@@ -101,10 +97,8 @@ def _title(audit: dict[str, Any], param: str, function: str) -> str:
     return title[: -len(suffix)] if param and title.endswith(suffix) else title
 
 
-def build_matrix(results: dict[str, Any], anchors: dict[str, str] | None = None) -> Matrix | None:
+def build_matrix(results: dict[str, Any]) -> Matrix | None:
     """The matrix of every test run on ≥ 2 models, or None when there is no such test."""
-    from .context import audit_anchor
-
     audits = [a for a in results.get("audits") or [] if isinstance(a, dict) and isinstance(a.get("nodeid"), str)]
     models = results.get("models") if isinstance(results.get("models"), dict) else {}
     parsed = []
@@ -157,8 +151,7 @@ def build_matrix(results: dict[str, Any], anchors: dict[str, str] | None = None)
             for a, param in sorted(g.get(col.key, []), key=lambda x: x[0]["nodeid"]):
                 metric, measured = deciding_measurement(a)
                 status = normalise_status(a.get("status"))
-                anchor = (anchors or {}).get(a["nodeid"]) or audit_anchor(a)
-                cell.append(Cell(status, metric, measured, anchor, param, a["nodeid"]))
+                cell.append(Cell(status, metric, measured, audit_anchor(a), param, a["nodeid"]))
                 statuses.add(status)
                 col.total += 1
                 col.passed += status == "PASS"

@@ -4,9 +4,6 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
-STATUSES = ("FAIL", "INCONCLUSIVE", "ERROR", "PASS")
-STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
-
 OPS = {
     "<=": "≤", "le": "≤", "≤": "≤",
     ">=": "≥", "ge": "≥", "≥": "≥",
@@ -17,11 +14,6 @@ OPS = {
 }
 
 DASH = "—"
-
-
-def normalise_status(status: object) -> str:
-    s = str(status or "").strip().upper()
-    return s if s in STATUS_ORDER else "ERROR"
 
 
 def fmt_num(x: object, digits: int = 2) -> str:

@@ -2,30 +2,21 @@
 from __future__ import annotations
 
 import functools
+import importlib.resources
 from pathlib import Path
 
 from .context import build_context
 
+TEMPLATES_PACKAGE = "pytest_modelaudit.templates"
 MAIN_TEMPLATE = "report.html.j2"
 CARD_TEMPLATE = "audit_card.html.j2"
 BROKEN_CARD_TEMPLATE = "audit_card_broken.html.j2"
 
 
 def templates_dir() -> Path:
-    """The folder holding the report templates (the ``pytest_modelaudit.templates`` package).
-
-    Falls back to ``templates/`` of a source checkout when the package is not importable
-    (running from a checkout without an install).
-    """
-    try:
-        import importlib.resources
-
-        path = Path(str(importlib.resources.files("pytest_modelaudit.templates")))
-        if (path / MAIN_TEMPLATE).is_file():
-            return path
-    except (ImportError, ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parents[2] / "templates"
+    """The folder of the report templates: the ``pytest_modelaudit.templates`` package (package data of the
+    wheel; the editable install maps it to ``templates/`` of the checkout through pyproject's package-dir)."""
+    return Path(str(importlib.resources.files(TEMPLATES_PACKAGE)))
 
 
 @functools.lru_cache(maxsize=None)

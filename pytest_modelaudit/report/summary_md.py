@@ -6,10 +6,12 @@ and where the full report is. User text is escaped so it cannot break the tables
 from __future__ import annotations
 
 import re
+from types import EllipsisType
 from typing import Any
 
-from .comparison import build_matrix, deciding_measurement
-from .formatting import DASH, STATUS_ORDER, STATUSES, fmt_datetime, fmt_duration, fmt_threshold, normalise_status
+from ..schema import STATUS_ORDER, STATUSES, audit_anchor, inconclusive_reason, normalise_status
+from .comparison import Matrix, build_matrix, deciding_measurement
+from .formatting import DASH, fmt_datetime, fmt_duration, fmt_threshold
 
 MAX_ROWS = 30
 MAX_CELL = 240  # characters of user text per table cell; the full text is in the report
@@ -51,10 +53,9 @@ def _cell_text(cell: list[Any], html_name: str) -> str:
 
 
 def summary_markdown(results: dict[str, Any], *, html_name: str = "index.html", pdf_name: str | None = None,
-                     json_name: str = "results.json") -> str:
-    """The Markdown text of ``summary.md`` (links relative to the report folder)."""
-    from .context import audit_anchor
-
+                     json_name: str = "results.json", matrix: Matrix | None | EllipsisType = ...) -> str:
+    """The Markdown text of ``summary.md`` (links relative to the report folder). ``matrix``: the
+    comparison matrix of ``results`` when the caller has built it already; built here when not given."""
     audits = [a for a in results.get("audits") or [] if isinstance(a, dict)]
     run = results.get("run") if isinstance(results.get("run"), dict) else {}
     counts = {s: 0 for s in STATUSES}
@@ -91,7 +92,7 @@ def summary_markdown(results: dict[str, Any], *, html_name: str = "index.html", 
         for a in failing[:MAX_ROWS]:
             status = normalise_status(a.get("status"))
             claim = a.get("claim") if a.get("checks") else (a.get("message") or "").split("\n")[0]
-            reason = next((c.get("reason") for c in a.get("checks") or [] if isinstance(c, dict) and c.get("reason")), None)
+            reason = inconclusive_reason(a)
             if status == "INCONCLUSIVE" and reason:
                 claim = f"{claim} (why: {reason})"
             lines.append(f"| **{status}** | [{md(a.get('title') or a.get('nodeid'))}]({html_name}#{audit_anchor(a)}) "
@@ -100,7 +101,8 @@ def summary_markdown(results: dict[str, Any], *, html_name: str = "index.html", 
             lines.append(f"| | … and {len(failing) - MAX_ROWS} more in the full report | | | |")
         lines.append("")
 
-    matrix = build_matrix(results)
+    if matrix is ...:
+        matrix = build_matrix(results)
     if matrix is not None:
         lines += ["### Model comparison", "",
                   "| Audit | " + " | ".join(md(c.label) for c in matrix.columns) + " |",

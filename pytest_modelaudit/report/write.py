@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from .comparison import Matrix, build_matrix
 from .context import build_context
 from .render import render_context
 
@@ -51,6 +52,11 @@ class ReportFiles:
     pdf_path: Path | None
     pdf_error: str | None = None
     summary_path: Path | None = None
+    comparison: tuple[int, int] | None = None  # (audit tests, models) of the comparison matrix; None: no matrix
+
+
+def _shape(matrix: Matrix | None) -> tuple[int, int] | None:
+    return (len(matrix.rows), len(matrix.columns)) if matrix is not None else None
 
 
 def _jsonable(obj: Any) -> Any:
@@ -216,9 +222,11 @@ def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True)
 
     staged = [(_stage(json_path, results_to_json(results)), json_path)]
     try:
-        ctx = build_context(results)
+        matrix = build_matrix(results)  # once: the page and summary.md show the same matrix
+        ctx = build_context(results, matrix=matrix)
         staged.append((_stage(html_path, render_context(ctx, for_print=False)), html_path))
-        staged.append((_stage(md_path, summary_markdown(results, pdf_name=PDF_NAME if pdf else None)), md_path))
+        staged.append((_stage(md_path, summary_markdown(results, pdf_name=PDF_NAME if pdf else None, matrix=matrix)),
+                       md_path))
     except Exception:
         _commit(staged[:1])  # what can be written is written: the JSON holds every result
         _discard(staged[1:])
@@ -230,7 +238,7 @@ def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True)
 
     if not pdf:
         _remove_stale(pdf_path)
-        return ReportFiles(json_path, html_path, None, None, md_path)
+        return ReportFiles(json_path, html_path, None, None, md_path, _shape(matrix))
     try:
         write_pdf(render_context(ctx, for_print=True), pdf_path)
     except Exception as exc:  # any PDF problem: warn, keep HTML and JSON
@@ -241,8 +249,8 @@ def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True)
         message = f"model-audit report: PDF not written ({cause}); HTML and JSON are in {out}"
         warnings.warn(message, ReportWarning, stacklevel=2)
         try:  # the summary must not link a PDF that this run did not write
-            _commit([(_stage(md_path, summary_markdown(results, pdf_name=None)), md_path)])
+            _commit([(_stage(md_path, summary_markdown(results, pdf_name=None, matrix=matrix)), md_path)])
         except OSError:
             pass
-        return ReportFiles(json_path, html_path, None, cause, md_path)
-    return ReportFiles(json_path, html_path, pdf_path, None, md_path)
+        return ReportFiles(json_path, html_path, None, cause, md_path, _shape(matrix))
+    return ReportFiles(json_path, html_path, pdf_path, None, md_path, _shape(matrix))

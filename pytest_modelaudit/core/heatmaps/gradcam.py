@@ -1,0 +1,73 @@
+"""Grad-CAM on logits: mean-pooled gradients, ReLU, bilinear upsampling; raw grid maps kept."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..model.adapter import ModelAdapter
+from ..cache.disk import cached, model_identity
+from ..data.inputs import Inputs, prepare
+
+
+@dataclass
+class GradCAMResult:
+    """Grad-CAM maps for one target class over an image set."""
+
+    maps: np.ndarray  # [N, h, w] after ReLU, not normalised (the raw map)
+    signed: np.ndarray  # [N, h, w] before ReLU
+    layer: str
+    target: int
+    target_name: str
+    logits: np.ndarray  # [N, K]
+    inputs: Inputs
+
+    method = "Grad-CAM"
+    score = "logit"
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return int(self.maps.shape[1]), int(self.maps.shape[2])
+
+    def upsampled(self) -> np.ndarray:
+        """Maps bilinearly upsampled to the input size and clipped at 0 (for display and overlays)."""
+        import tensorflow as tf
+
+        h, w = self.inputs.images.shape[1:3]
+        if not len(self.maps):
+            return np.zeros((0, h, w), np.float32)
+        up = tf.image.resize(self.maps[..., None], (h, w), method="bilinear").numpy()[..., 0]
+        return np.maximum(up, 0.0)
+
+
+def cam_from(activations: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+    """Signed CAM: sum over channels of activations weighted by spatially averaged gradients."""
+    weights = gradients.mean(axis=(1, 2), keepdims=True)
+    return (activations * weights).sum(axis=-1)
+
+
+def gradcam(adapter: ModelAdapter, images: Any, target: str | int, *, layer: str | None = None,
+            batch_size: int = 32) -> GradCAMResult:
+    """Grad-CAM of the target class logit at `layer` (default: last spatial layer before pooling)."""
+    inputs = prepare(adapter, images)
+    idx = adapter.class_index(target)
+    path = adapter.resolve(layer) if layer else adapter.default_gradcam_layer()
+    if len(inputs.images) == 0:
+        empty = np.zeros((0, 1, 1), np.float32)
+        return GradCAMResult(empty, empty, path, idx, adapter.class_name(idx), np.zeros((0, adapter.num_classes)), inputs)
+
+    def compute() -> dict[str, np.ndarray]:
+        logits, (acts,), (grads,) = adapter.capture(inputs.images, [path], idx, batch_size=batch_size)
+        if acts.ndim != 4:
+            from ...errors import LayerUnsuitableError
+
+            raise LayerUnsuitableError(
+                f"Layer {path!r} of model {adapter.name!r} outputs shape {acts.shape[1:]}, not a spatial map (H, W, C); "
+                "Grad-CAM needs a convolutional layer."
+            )
+        return {"signed": cam_from(acts.astype(np.float32), grads.astype(np.float32)), "logits": logits}
+
+    got = cached("gradcam", (model_identity(adapter), inputs.images, idx, path), compute)
+    signed = got["signed"]
+    return GradCAMResult(np.maximum(signed, 0.0), signed, path, idx, adapter.class_name(idx), got["logits"], inputs)

@@ -1,0 +1,158 @@
+"""Occlusion: slide a patch over each image, replace it with a fill, and map the drop of the target logit.
+
+Windows cover the whole image, borders included (a last, clipped-back window per axis); where windows
+overlap their drops are averaged. The base score is computed once; every (image, window) variant is
+built on the device inside one traced function and run in fixed-size batches, so memory is bounded by
+one batch whatever the number of windows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..ablation import input_span
+from ..model.adapter import ModelAdapter
+from ..cache.disk import cached, model_identity
+from ...errors import ModelAuditError
+from ..data.fills import make_fills
+from ..data.inputs import Inputs, prepare
+from ..data.removal import Removal, RemovalJudge
+
+
+@dataclass
+class OcclusionResult:
+    """Occlusion maps for one target class: mean logit (and probability) drop per pixel."""
+
+    maps: np.ndarray  # [N, H, W] mean logit drop of the windows covering each pixel (signed)
+    prob_maps: np.ndarray  # [N, H, W] mean probability drop
+    base_logit: np.ndarray  # [N]
+    base_prob: np.ndarray  # [N]
+    target: int
+    target_name: str
+    patch: tuple[int, int]
+    stride: tuple[int, int]
+    fill: str
+    windows: int
+    inputs: Inputs
+    x_model: np.ndarray | None = field(default=None, repr=False)  # the images in model-input space
+    fill_content: np.ndarray | None = field(default=None, repr=False)  # what the windows put in, [N, H, W, C]
+    span: float = 1.0  # width of the input range in model-input space
+    seed: int = 0
+
+    method = "occlusion"
+    score = "logit drop"
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return int(self.maps.shape[1]), int(self.maps.shape[2])
+
+    @property
+    def layer(self) -> str:
+        return f"input (patch {self.patch[0]}x{self.patch[1]}, stride {self.stride[0]}x{self.stride[1]}, fill '{self.fill}')"
+
+
+def window_starts(size: int, patch: int, stride: int) -> list[int]:
+    """Start offsets covering [0, size): every stride, plus a last window flush with the border."""
+    starts = list(range(0, size - patch + 1, stride))
+    if starts[-1] + patch < size:
+        starts.append(size - patch)
+    return starts
+
+
+def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:
+    pair = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)
+    if len(pair) != 2 or any(isinstance(p, bool) or not isinstance(p, (int, np.integer)) for p in pair):
+        raise ModelAuditError(f"{name} must be an int or a pair of ints, got {v!r}.")
+    return int(pair[0]), int(pair[1])
+
+
+def _mix_window_function(adapter: ModelAdapter) -> Any:
+    key = ("occlusion",)
+    if key not in adapter._functions:
+        import tensorflow as tf
+
+        logits_fn = adapter._logits_function()
+
+        def run(x: Any, f: Any, y0: Any, x0: Any, ph: Any, pw: Any) -> Any:
+            h, w = tf.shape(x)[1], tf.shape(x)[2]
+            rows = tf.range(h)[None, :, None]
+            cols = tf.range(w)[None, None, :]
+            inside = ((rows >= y0[:, None, None]) & (rows < (y0 + ph)[:, None, None])
+                      & (cols >= x0[:, None, None]) & (cols < (x0 + pw)[:, None, None]))
+            m = tf.cast(inside, x.dtype)[..., None]
+            return logits_fn(x * (1.0 - m) + f * m)
+
+        adapter._functions[key] = tf.function(run, reduce_retracing=True, autograph=False)  # no Python control flow
+    return adapter._functions[key]
+
+
+def occlusion(adapter: ModelAdapter, images: Any, target: str | int, *, patch: int | tuple[int, int] = 8,
+              stride: int | tuple[int, int] | None = None, fill: Any = "mean", batch_size: int = 64,
+              seed: int = 0) -> OcclusionResult:
+    """Occlusion map of the target logit: mean drop over the windows covering each pixel."""
+    import tensorflow as tf
+
+    inputs = prepare(adapter, images)
+    h, w, _ = adapter.input_shape
+    ph, pw = _pair(patch, "patch")
+    sh, sw = _pair(stride if stride is not None else (max(1, ph // 2), max(1, pw // 2)), "stride")
+    if ph < 1 or pw < 1 or ph > h or pw > w:
+        raise ModelAuditError(f"patch {ph}x{pw} must be at least 1x1 and fit the {h}x{w} model input.")
+    if sh < 1 or sw < 1:
+        raise ModelAuditError(f"stride must be at least 1 in each direction, got {sh}x{sw}.")
+    if sh > ph or sw > pw:
+        raise ModelAuditError(f"stride {sh}x{sw} is larger than the patch {ph}x{pw}: some pixels would be covered by "
+                              "no window; use a stride of at most the patch size (default: half of it).")
+    if isinstance(fill, (list, tuple)):
+        raise ModelAuditError("occlusion takes one fill ('mean', 'blur', a number or a callable), not a list.")
+    idx = adapter.class_index(target)
+    n = len(inputs.images)
+    x = adapter.preprocess(inputs.images) if n else np.zeros((0, h, w, adapter.input_shape[2]), np.float32)
+    fills, _ = make_fills([fill], x, np.zeros((n, h, w), np.float32), fill_images=None, rng=np.random.default_rng(seed))
+    content = fills[0].content
+    ys, xs = window_starts(h, ph, sh), window_starts(w, pw, sw)
+
+    def compute() -> dict[str, np.ndarray]:
+        jobs = np.array([(i, y, x0) for i in range(n) for y in ys for x0 in xs], dtype=np.int32).reshape(-1, 3)
+        base = adapter.logits(x, preprocessed=True, batch_size=batch_size) if n else np.zeros((0, adapter.num_classes))
+        base_prob = adapter.probabilities(base) if n else base
+        fn = _mix_window_function(adapter)
+        logit_drop = np.zeros((n, h, w), np.float64)
+        prob_drop = np.zeros((n, h, w), np.float64)
+        count = np.zeros((h, w), np.float64)
+        for y in ys:
+            for x0 in xs:
+                count[y : y + ph, x0 : x0 + pw] += 1
+        for s in range(0, len(jobs), batch_size):
+            chunk = jobs[s : s + batch_size]
+            real = len(chunk)
+            if real < batch_size and len(jobs) > batch_size:  # pad to the fixed batch size: one trace
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - real, 0)])
+            ii = chunk[:, 0]
+            lg = np.asarray(fn(tf.constant(x[ii]), tf.constant(content[ii]), tf.constant(chunk[:, 1]),
+                               tf.constant(chunk[:, 2]), tf.constant(ph), tf.constant(pw)))[:real]
+            pr = adapter.probabilities(lg)
+            for (i, y, x0), l, p in zip(chunk[:real], lg[:, idx], pr[:, idx]):
+                logit_drop[i, y : y + ph, x0 : x0 + pw] += base[i, idx] - l
+                prob_drop[i, y : y + ph, x0 : x0 + pw] += base_prob[i, idx] - p
+        return {"maps": (logit_drop / count).astype(np.float32), "prob_maps": (prob_drop / count).astype(np.float32),
+                "base_logit": base[:, idx] if n else np.zeros(0), "base_prob": base_prob[:, idx] if n else np.zeros(0)}
+
+    # keyed by the fill's content, so any fill (a callable's output, a seeded shuffle) is addressed exactly
+    got = cached("occlusion", (model_identity(adapter), inputs.images, idx, (ph, pw), (sh, sw), content), compute)
+    return OcclusionResult(
+        maps=got["maps"], prob_maps=got["prob_maps"], base_logit=got["base_logit"], base_prob=got["base_prob"],
+        target=idx, target_name=adapter.class_name(idx), patch=(ph, pw), stride=(sh, sw), fill=fills[0].name,
+        windows=len(ys) * len(xs), inputs=inputs, x_model=x, fill_content=np.asarray(content, np.float32),
+        span=input_span(adapter), seed=seed,
+    )
+
+
+def fill_removal(result: OcclusionResult, masks: np.ndarray) -> Removal | None:
+    """Whether the occlusion fill removes the content of region `masks` [N, H, W] (model input size): a fill
+    like what is there (the set's mean over snow) cannot show that the region matters, nor that it does not."""
+    if result.x_model is None or result.fill_content is None or not len(result.x_model):
+        return None
+    return RemovalJudge(result.x_model, masks, seed=result.seed, span=result.span).judge(result.fill_content)

@@ -1,0 +1,340 @@
+"""The `audit` fixture object: run evidence methods and check claims, recording each check."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..core.checks.verdicts import Check, Status
+from ..errors import AuditFailure, AuditInconclusive
+from .options import Settings, derived_seed
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+class Audit:
+    """Entry point of an audit test: `audit.gradcam(...)`, `audit.ablation(...)`, then `expect_*`."""
+
+    def __init__(self, nodeid: str, settings: Settings):
+        self.nodeid = nodeid
+        self.settings = settings
+        self.checks: list[Check] = []
+        self.models: dict[str, Any] = {}
+        self.layers_used: dict[str, set[str]] = {}
+        self._draws = 0
+        self._baseline: Any = None
+
+    @property
+    def seed(self) -> int:
+        """This test's seed, derived from the root seed and the test id."""
+        return derived_seed(self.settings.seed, self.nodeid)
+
+    def _next_seed(self) -> int:
+        self._draws += 1
+        return derived_seed(self.settings.seed, self.nodeid, self._draws)
+
+    def model(self, model: Any, **kwargs: Any) -> Any:
+        """Wrap or load a model (same arguments as `pytest_modelaudit.load_model`)."""
+        from ..core.model.adapter import load_model
+
+        return self._use(load_model(model, **kwargs))
+
+    def _use(self, model: Any) -> Any:
+        from ..core.model.adapter import load_model
+
+        adapter = load_model(model)
+        self.models.setdefault(adapter.fingerprint, adapter)
+        return adapter
+
+    def gradcam(self, model: Any, images: Any, target: str | int, *, layer: str | None = None,
+                batch_size: int = 32) -> HeatmapAudit:
+        """Grad-CAM of `target` (name or index) on the images, at `layer` (default: last spatial layer)."""
+        from ..core.heatmaps.gradcam import gradcam
+
+        adapter = self._use(model)
+        result = gradcam(adapter, images, target, layer=layer, batch_size=batch_size)
+        self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
+        recipe = MapRecipe(f"gradcam layer={result.layer}",
+                           lambda a, x, t: gradcam(a, x, t, layer=result.layer, batch_size=batch_size).maps,
+                           (result.layer,))
+        return HeatmapAudit(self, adapter, result, images, recipe)
+
+    def heatmap(self, model: Any, images: Any, target: str | int, *, method: str = "gradcam",
+                **kwargs: Any) -> HeatmapAudit:
+        """Any heatmap method by name, with the same expectations: 'gradcam', 'occlusion', 'saliency' (vanilla
+        gradients), 'smoothgrad', 'integrated_gradients', 'gradient_x_input', 'gradcam++', 'layercam'."""
+        if method == "gradcam":
+            return self.gradcam(model, images, target, **kwargs)
+        if method == "occlusion":
+            return self.occlusion(model, images, target, **kwargs)
+        from ..core.heatmaps import saliency
+
+        adapter = self._use(model)
+        if method == "smoothgrad":
+            kwargs.setdefault("seed", self._next_seed())
+        result = saliency(adapter, images, target, method=method, **kwargs)
+        if result.layer and not result.layer.startswith("input"):
+            self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
+            kwargs["layer"] = result.layer
+        recipe = MapRecipe(f"{method} " + " ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items())),
+                           lambda a, x, t: saliency(a, x, t, method=method, **kwargs).maps,
+                           tuple(sorted((k, v) for k, v in kwargs.items() if k != "batch_size")))
+        return HeatmapAudit(self, adapter, result, images, recipe)
+
+    def occlusion(self, model: Any, images: Any, target: str | int, *, patch: int | tuple[int, int] = 8,
+                  stride: int | tuple[int, int] | None = None, fill: Any = "mean", batch_size: int = 64) -> HeatmapAudit:
+        """Occlusion map of `target`: a `patch` slid by `stride` (default patch / 2), replaced by `fill`
+        ('mean', 'blur', a number in model-input space or a callable); the map is the mean logit drop."""
+        from ..core.heatmaps.occlusion import occlusion
+
+        adapter = self._use(model)
+        seed = self._next_seed()
+        result = occlusion(adapter, images, target, patch=patch, stride=stride, fill=fill, batch_size=batch_size,
+                           seed=seed)
+        recipe = MapRecipe(f"occlusion patch={result.patch} stride={result.stride} fill={result.fill}",
+                           lambda a, x, t: occlusion(a, x, t, patch=patch, stride=stride, fill=fill,
+                                                     batch_size=batch_size, seed=seed).maps,
+                           (result.patch, result.stride, fill, seed))
+        return HeatmapAudit(self, adapter, result, images, recipe)
+
+    def ablation(self, model: Any, images: Any, target: str | int, region: Any, *, region_name: str = "region",
+                 fills: Any = None, fill_images: Any = None, batch_size: int = 64) -> AblationAudit:
+        """Replace `region` with several fills (and keep only it) and measure the target's scores."""
+        from ..core.ablation import region_ablation
+
+        adapter = self._use(model)
+        result = region_ablation(adapter, images, target, region, fills=fills, fill_images=fill_images,
+                                 seed=self._next_seed(), batch_size=batch_size)
+        return AblationAudit(self, adapter, result, region_name)
+
+    def tcav(self, model: Any, target: str | int, concept: str, *, layers: Any, concepts: Any = None,
+             images: Any = None, runs: int | None = None, pooling: str | None = None, mode: str = "default",
+             random_prefix: str | None = None, min_images: int = 20, contrast: Any = None) -> TcavAudit:
+        """TCAV of `concept` for class `target` at `layers` (a name or a list), against the random folders.
+
+        `concepts` is the concept root (default: --model-audit-concepts / ini model_audit_concepts); target
+        images default to its folder named after the class. `contrast` names sibling concept folders (e.g.
+        ["ears", "leaf"]): the claims then decide on the concept against its siblings (relative CAVs), which
+        removes what the family shares. `mode="tcav-reference"` reproduces tensorflow/tcav 0.2.2. Scores,
+        CAVs and the random pair matrix are shared across the session.
+        """
+        from ..core.tcav.scores import tcav
+
+        adapter = self._use(model)
+        library = self._library(concepts, random_prefix, min_images)
+        layer_list = [layers] if isinstance(layers, str) else list(layers)
+        kwargs = dict(layers=layer_list, concepts=library, target_images=images, runs=runs, pooling=pooling,
+                      mode=mode, seed=self.settings.seed)
+        result = tcav(adapter, target, concept, contrast=contrast, **kwargs)
+        self.layers_used.setdefault(adapter.fingerprint, set()).update(l.layer for l in result.layers)
+        return TcavAudit(self, adapter, result, lambda other: tcav(adapter, target, other, **kwargs))
+
+    def _library(self, concepts: Any, random_prefix: str | None, min_images: int) -> Any:
+        from ..core.data.concepts import ConceptLibrary, ConceptError
+
+        if isinstance(concepts, ConceptLibrary):
+            return concepts
+        root = concepts if concepts is not None else self.settings.concepts
+        if root is None:
+            raise ConceptError("No concept root: pass concepts=... to audit.tcav, or set --model-audit-concepts / "
+                               "ini model_audit_concepts to the folder holding one folder per concept.")
+        prefix = random_prefix or self.settings.random_prefix
+        key = (str(root), prefix, min_images)
+        if key not in _LIBRARIES:
+            _LIBRARIES[key] = ConceptLibrary(root, random_prefix=prefix, min_images=min_images)
+        return _LIBRARIES[key]
+
+    # ----- verdicts -----------------------------------------------------------------------------
+    def conclude(self, check: Check) -> Check:
+        """Record the check; raise on FAIL, and on INCONCLUSIVE as the policy says."""
+        self.checks.append(check)
+        if check.status is Status.PASS:
+            return check
+        text = self.message(check)
+        if check.status is Status.FAIL:
+            raise AuditFailure(text)
+        if self.settings.inconclusive == "skip":
+            pytest.skip(text)
+        raise AuditInconclusive(text)
+
+    def message(self, check: Check) -> str:
+        """Claim, measured value, threshold, model and where the evidence is in the report."""
+        adapter = check.model
+        lines = [f"{check.status.value}: {check.claim}"]
+        if check.status is Status.INCONCLUSIVE:
+            lines.append(f"  why: {check.reason}")
+        if check.measured is not None and not math.isnan(check.measured):
+            lines.append(f"  measured: {check.metric} = {check.measured:.3f}" + (f" ({check.detail})" if check.detail else ""))
+        lines.append(f"  threshold: {check.threshold.symbol()}")
+        if adapter is not None:
+            lines.append(f"  model: {adapter.name} (fingerprint {adapter.fingerprint})")
+        lines.append(f"  evidence: {self.settings.evidence_link(self.nodeid)}")
+        return "\n".join(lines)
+
+    def baseline(self) -> Any:
+        """This test's baseline (read on first use), or None without --model-audit-baseline-dir."""
+        if self.settings.baseline_dir is None:
+            return None
+        if self._baseline is None:
+            from .baselines import AuditBaseline
+
+            self._baseline = AuditBaseline(self.settings.baseline_dir, self.nodeid)
+        return self._baseline
+
+
+# Concept roots are read once per process: their images are shared by every TCAV audit of the session.
+_LIBRARIES: dict[tuple[str, str, int], Any] = {}
+
+
+class StableMixin:
+    """`expect_stable`: the evidence's metrics stay close to this test's stored baseline."""
+
+    audit: Audit
+    adapter: Any
+    result: Any
+
+    def expect_stable(self, *, atol: float = 0.05, rtol: float = 0.0, metrics: Any = None) -> Check:
+        """FAIL when a metric of the checks made so far on this evidence (or, with none, its own key numbers)
+        moved more than atol + rtol * |baseline| from the baseline; `metrics` picks names (e.g. "share")."""
+        from .baselines import stable_check
+
+        return stable_check(self.audit, self.result, self.adapter, atol=atol, rtol=rtol, metrics=metrics)
+
+
+class TcavAudit(StableMixin):
+    """TCAV evidence and the concept claims on it."""
+
+    def __init__(self, audit: Audit, adapter: Any, result: Any, rerun: Any):
+        self.audit, self.adapter, self.result, self._rerun = audit, adapter, result, rerun
+
+    def expect_depends(self, *, min_score: float | None = None, min_effect: float = 0.1, alpha: float = 0.05,
+                       min_accuracy: float = 0.7) -> Check:
+        """The class depends on the concept: TCAV significantly above the null (or the siblings) at some layer."""
+        from ..core.tcav.checks import depends_check
+
+        return self.audit.conclude(depends_check(self.result, min_score=min_score, min_effect=min_effect, alpha=alpha,
+                                                 min_accuracy=min_accuracy, model=self.adapter))
+
+    def expect_opposes(self, *, min_effect: float = 0.1, alpha: float = 0.05, min_accuracy: float = 0.7) -> Check:
+        """The concept pushes the class away: TCAV significantly below the null (or the siblings) at some layer."""
+        from ..core.tcav.checks import opposes_check
+
+        return self.audit.conclude(opposes_check(self.result, min_effect=min_effect, alpha=alpha,
+                                                 min_accuracy=min_accuracy, model=self.adapter))
+
+    def expect_independent(self, *, margin: float = 0.1, alpha: float = 0.05, min_accuracy: float = 0.7) -> Check:
+        """The class does not depend on the concept: TCAV shown within ±`margin` of the null at every layer (FAIL
+        when it is significantly above or below). Undecided evidence is INCONCLUSIVE, never a pass."""
+        from ..core.tcav.checks import independent_check
+
+        return self.audit.conclude(independent_check(self.result, margin=margin, alpha=alpha,
+                                                     min_accuracy=min_accuracy, model=self.adapter))
+
+    def expect_more_than(self, other_concept: str, *, min_effect: float = 0.05, alpha: float = 0.05,
+                         min_accuracy: float = 0.7) -> Check:
+        """The class depends on this concept more than on `other_concept` (same layers and random sets)."""
+        from ..core.tcav.checks import more_than_check
+
+        other = self._rerun(other_concept)
+        return self.audit.conclude(more_than_check(self.result, other, min_effect=min_effect, alpha=alpha,
+                                                   min_accuracy=min_accuracy, model=self.adapter))
+
+
+@dataclass(frozen=True)
+class MapRecipe:
+    """How to recompute the audited maps on another model, image set or class (for the honesty checks)."""
+
+    key: str  # names the method and its parameters
+    compute: Callable[[Any, np.ndarray, int], np.ndarray]
+    params: tuple[Any, ...] = ()  # the parameter values, for the persistent cache
+
+
+class HeatmapAudit(StableMixin):
+    """Heatmap evidence (Grad-CAM, occlusion or a saliency map) and the expectations on it."""
+
+    def __init__(self, audit: Audit, adapter: Any, result: Any, images: Any, recipe: MapRecipe):
+        self.audit, self.adapter, self.result, self._images, self.recipe = audit, adapter, result, images, recipe
+        self._honesty: Any = None
+
+    def honesty(self) -> Any:
+        """Randomisation, class-sensitivity and faithfulness checks of this method on this model (cached)."""
+        from ..core.honesty.sanity import honesty
+
+        if self._honesty is None:
+            self._honesty = honesty(self.adapter, self.result.inputs.images, self.result.target, self.recipe.key,
+                                    self.recipe.compute, seed=self.audit.settings.seed, params=self.recipe.params)
+        return self._honesty
+
+    def _noisy_maps(self) -> list[np.ndarray]:
+        from ..core.honesty.stability import noisy_maps
+
+        return noisy_maps(self.adapter, self.result.inputs.images, self.result.target, self.recipe.key,
+                          self.recipe.compute, seed=self.audit.settings.seed)
+
+    def _attach_companions(self, evidence: Any) -> None:
+        """Grad-CAM, occlusion and Integrated Gradients maps of the same images (the side-by-side grid) and the
+        deletion / insertion curves of every method (the audited one's come from its honesty checks)."""
+        from ..core.honesty.companions import companion_curves, companion_maps
+
+        own = "gradcam" if self.result.method == "Grad-CAM" else self.result.method
+        evidence.companions = companion_maps(self.adapter, self.result)
+        audited = evidence.honesty.curves if evidence.honesty is not None else None
+        todo = {k: v for k, v in evidence.companions.items() if k != own}
+        if audited is None:
+            todo[own] = self.result.maps
+        curves = companion_curves(self.adapter, self.result, todo, seed=self.audit.settings.seed)
+        evidence.companion_curves = {own: audited, **curves} if audited is not None else curves
+
+    def expect_share(self, region: Any, *, at_most: float | None = None, at_least: float | None = None,
+                     region_name: str = "region") -> Check:
+        """Mean share of positive heatmap mass inside `region` is within the bounds."""
+        return self._expect("share", region, at_most, at_least, region_name)
+
+    def expect_lift(self, region: Any, *, at_most: float | None = None, at_least: float | None = None,
+                    region_name: str = "region") -> Check:
+        """Mean lift (mass share / area share) of `region` is within the bounds; 1 is the region's fair share."""
+        return self._expect("lift", region, at_most, at_least, region_name)
+
+    def _expect(self, metric: str, region: Any, at_most: float | None, at_least: float | None, region_name: str) -> Check:
+        from ..core.checks.heatmap import share_check
+        from ..core.honesty.faithfulness import score_response
+
+        policy = self.audit.settings.honesty
+        n = len(self.result.maps)
+        checked = policy != "off" and n > 0
+        response = score_response(self.adapter, self.result.inputs.images, self.result.target,
+                                  seed=self.audit.settings.seed) if n else None
+        check = share_check(self.result, region, at_most=at_most, at_least=at_least, region_name=region_name,
+                            metric=metric, images=self._images, model=self.adapter,
+                            honesty=self.honesty() if checked else None,
+                            noisy_maps=self._noisy_maps() if checked else None,
+                            honesty_policy=policy, response=response)
+        if n:
+            self._attach_companions(check.evidence)
+        return self.audit.conclude(check)
+
+
+class AblationAudit(StableMixin):
+    """Region-ablation evidence and the expectations on it."""
+
+    def __init__(self, audit: Audit, adapter: Any, result: Any, region_name: str):
+        self.audit, self.adapter, self.result, self.region_name = audit, adapter, result, region_name
+
+    def expect_drop(self, *, at_most: float | None = None, at_least: float | None = None,
+                    score: str = "probability") -> Check:
+        """Mean drop of the target's probability (or logit) when the region is replaced, under the least favourable fill."""
+        from ..core.checks.ablation import drop_check
+
+        return self.audit.conclude(drop_check(self.result, at_most=at_most, at_least=at_least, score=score,
+                                              region_name=self.region_name, model=self.adapter))
+
+    def expect_region_only(self, *, at_most: float | None = None, at_least: float | None = None) -> Check:
+        """Mean probability of the target when only the region is kept, under the least favourable fill."""
+        from ..core.checks.ablation import region_only_check
+
+        return self.audit.conclude(region_only_check(self.result, at_most=at_most, at_least=at_least,
+                                                     region_name=self.region_name, model=self.adapter))

@@ -1,0 +1,44 @@
+"""View of the model details (models.html.j2), which the summary, the checks and the comparison link to."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..formatting import DASH, fmt_num, fmt_shape
+from .common import as_dict, as_list, slug_anchor, text
+
+MAX_CLASSES_SHOWN = 30
+
+
+def model_views(models: Any) -> dict[str, dict]:
+    """One view per recorded model, by its key in results.json (the fingerprint)."""
+    out = {}
+    for key, m in as_dict(models).items():
+        m = as_dict(m)
+        classes = [text(c) for c in as_list(m.get("classes"))]
+        shown = ", ".join(classes[:MAX_CLASSES_SHOWN])
+        if len(classes) > MAX_CLASSES_SHOWN:
+            shown += f", … ({len(classes) - MAX_CLASSES_SHOWN} more)"
+        fp = text(m.get("fingerprint")) or text(key)
+        out[text(key)] = {
+            "key": text(key),
+            "anchor": slug_anchor("model", fp),
+            "name": text(m.get("name")) or fp,
+            "fingerprint": fp,
+            "rows": [
+                ("Source", text(m.get("source"), DASH)),
+                ("Fingerprint", fp),
+                ("Input shape", fmt_shape(m.get("input_shape"))),
+                ("Input range", text(m.get("input_range"), DASH)),
+                (f"Classes ({len(classes)})", shown or DASH),
+                ("Output", text(m.get("output"), DASH)),
+                ("Logits from", text(m.get("logits_from"), DASH)),
+                ("Parameters", fmt_num(m.get("params"))),
+                ("Layers used", ", ".join(text(x) for x in as_list(m.get("layers_used"))) or DASH),
+            ],
+        }
+    return out
+
+
+def models_section(models: dict[str, dict]) -> list[dict]:
+    """The models in the order the summary and the details list them."""
+    return sorted(models.values(), key=lambda m: (m["name"], m["fingerprint"]))
