@@ -27,6 +27,10 @@ def test_wheel_contents(wheel):
     assert any(n.endswith(".css") for n in templates)
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").iterdir() if p.suffix in (".j2", ".css")}
     assert {n.replace("pytest_modelaudit/", "", 1) for n in templates if not n.endswith(".py")} == sources
+    # every package of the source tree is in the wheel (a new folder missing from pyproject's list fails here)
+    packages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "pytest_modelaudit").rglob("__init__.py")}
+    assert packages <= {n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")}
+    assert "pytest_modelaudit/py.typed" in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "model_audit = pytest_modelaudit.plugin.hooks" in zipfile.ZipFile(wheel).read(entry).decode()
 

@@ -107,8 +107,7 @@ def input_span(adapter: ModelAdapter) -> float:
 
 
 def _mix_function(adapter: ModelAdapter) -> Any:
-    key = ("mix",)
-    if key not in adapter._functions:
+    def build() -> Any:
         import tensorflow as tf
 
         logits_fn = adapter._logits_function()
@@ -116,8 +115,9 @@ def _mix_function(adapter: ModelAdapter) -> Any:
         def run(x: Any, f: Any, m: Any) -> Any:
             return logits_fn(x * (1.0 - m) + f * m)
 
-        adapter._functions[key] = tf.function(run, reduce_retracing=True)
-    return adapter._functions[key]
+        return tf.function(run, reduce_retracing=True)
+
+    return adapter.built(("mix",), build)
 
 
 def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, region: Any, *,

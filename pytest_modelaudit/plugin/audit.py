@@ -143,10 +143,10 @@ class Audit:
             raise ConceptError("No concept root: pass concepts=... to audit.tcav, or set --model-audit-concepts / "
                                "ini model_audit_concepts to the folder holding one folder per concept.")
         prefix = random_prefix or self.settings.random_prefix
-        key = (str(root), prefix, min_images)
-        if key not in _LIBRARIES:
-            _LIBRARIES[key] = ConceptLibrary(root, random_prefix=prefix, min_images=min_images)
-        return _LIBRARIES[key]
+        from ..core.cache.memory import SESSION_CACHE
+
+        return SESSION_CACHE.memo(("concept_library", str(root), prefix, min_images),
+                                  lambda: ConceptLibrary(root, random_prefix=prefix, min_images=min_images))
 
     # ----- verdicts -----------------------------------------------------------------------------
     def conclude(self, check: Check) -> Check:
@@ -187,7 +187,6 @@ class Audit:
 
 
 # Concept roots are read once per process: their images are shared by every TCAV audit of the session.
-_LIBRARIES: dict[tuple[str, str, int], Any] = {}
 
 
 class StableMixin:

@@ -53,6 +53,26 @@ def array_digest(a: np.ndarray) -> str:
     return h.hexdigest()
 
 
+_IMAGE_DIGESTS: dict[int, tuple[Any, str]] = {}  # per array object: a set is hashed once, not per claim
+
+
+def image_digest(images: np.ndarray) -> str:
+    """The content digest of an image (or map) set as float32 bytes, so a float64 copy hashes alike; memoised
+    per array object while it lives. TCAV derives its CAV seeds from it: changing the formula changes TCAV's
+    numbers (array_digest, which also covers dtype and shape, keys the cache entries)."""
+    import weakref
+
+    known = _IMAGE_DIGESTS.get(id(images))
+    if known is not None and known[0]() is images:
+        return known[1]
+    digest = hashlib.blake2b(np.ascontiguousarray(images, np.float32).tobytes(), digest_size=12).hexdigest()
+    try:
+        _IMAGE_DIGESTS[id(images)] = (weakref.ref(images), digest)
+    except TypeError:  # not weak-referenceable: just don't memoise
+        pass
+    return digest
+
+
 def _canon(obj: Any) -> str:
     """A stable text for a key part: values by repr, arrays by content digest, containers recursively."""
     if obj is None or isinstance(obj, (bool, str)):
@@ -102,18 +122,16 @@ PROBE_SEED = 20240917
 def model_identity(adapter: Any) -> str:
     """What a model's outputs depend on: its fingerprint (layer configs + weights), its whole config (the
     wiring) and its preprocessing (input range, or a user callable's output on a fixed probe batch)."""
-    memo = adapter._functions.get(("cache_identity",))
-    if memo is not None:
-        return memo
-    parts: list[Any] = [adapter.fingerprint, _wiring(adapter.model)]
-    if adapter.preprocess_fn is None:
-        parts.append(("range", adapter.input_range))
-    else:
-        probe = np.random.default_rng(PROBE_SEED).random((2, *adapter.input_shape), dtype=np.float32)
-        parts.append(("callable", array_digest(adapter.preprocess(probe))))
-    identity = hashlib.blake2b(_canon(parts).encode(), digest_size=16).hexdigest()
-    adapter._functions[("cache_identity",)] = identity
-    return identity
+    def build() -> str:
+        parts: list[Any] = [adapter.fingerprint, _wiring(adapter.model)]
+        if adapter.preprocess_fn is None:
+            parts.append(("range", adapter.input_range))
+        else:
+            probe = np.random.default_rng(PROBE_SEED).random((2, *adapter.input_shape), dtype=np.float32)
+            parts.append(("callable", array_digest(adapter.preprocess(probe))))
+        return hashlib.blake2b(_canon(parts).encode(), digest_size=16).hexdigest()
+
+    return adapter.built(("cache_identity",), build)
 
 
 def _wiring(model: Any) -> str:
@@ -294,6 +312,7 @@ class TieredCache:
     enabled: bool = True
     stats: CacheStats = field(default_factory=CacheStats)
     _memory: dict[str, Arrays] = field(default_factory=dict, repr=False)
+    _objects: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     _write_problem_told: bool = False
 
     # entries ----------------------------------------------------------------------------------
@@ -364,9 +383,20 @@ class TieredCache:
         text, digest = entry_key(str(kind), parts)
         self.remember(str(kind), text, digest, {"value": np.asarray(value)})
 
+    def memo(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """A Python object (honesty checks, noisy maps, companion maps, a concept library) computed once per
+        session and key, in memory only; keys start with a kind and carry the model identity where a model is
+        involved, like the array entries."""
+        if not self.enabled:
+            return compute()
+        if key not in self._objects:
+            self._objects[key] = compute()
+        return self._objects[key]
+
     def clear(self) -> None:
-        """Forget the memory layer and the counts (the disk is left as it is)."""
+        """Forget the memory layer, the session's objects and the counts (the disk is left as it is)."""
         self._memory.clear()
+        self._objects.clear()
         self.stats = CacheStats()
 
     @contextmanager

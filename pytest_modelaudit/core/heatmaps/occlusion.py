@@ -69,8 +69,7 @@ def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:
 
 
 def _mix_window_function(adapter: ModelAdapter) -> Any:
-    key = ("occlusion",)
-    if key not in adapter._functions:
+    def build() -> Any:
         import tensorflow as tf
 
         logits_fn = adapter._logits_function()
@@ -84,8 +83,9 @@ def _mix_window_function(adapter: ModelAdapter) -> Any:
             m = tf.cast(inside, x.dtype)[..., None]
             return logits_fn(x * (1.0 - m) + f * m)
 
-        adapter._functions[key] = tf.function(run, reduce_retracing=True, autograph=False)  # no Python control flow
-    return adapter._functions[key]
+        return tf.function(run, reduce_retracing=True, autograph=False)  # no Python control flow
+
+    return adapter.built(("occlusion",), build)
 
 
 def occlusion(adapter: ModelAdapter, images: Any, target: str | int, *, patch: int | tuple[int, int] = 8,

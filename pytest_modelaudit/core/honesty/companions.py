@@ -5,21 +5,18 @@ Whatever method an audit used, its report shows Grad-CAM (gradient-weighted acti
 """
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import numpy as np
 
 from ..model.adapter import ModelAdapter
-from ..cache.disk import model_identity
+from ..cache.disk import SESSION_CACHE, image_digest, model_identity
 from .faithfulness import Curves, deletion_insertion
 from .sanity import MAX_IMAGES
 
 COMPANIONS = ("gradcam", "occlusion", "integrated_gradients")
 OCCLUSION_PATCH_FRACTION = 8  # patch = an eighth of the image side
 
-_MAPS: dict[tuple[Any, ...], np.ndarray] = {}
-_CURVES: dict[tuple[Any, ...], Curves] = {}
 
 
 def _own_name(result: Any) -> str | None:
@@ -37,7 +34,7 @@ def companion_maps(adapter: ModelAdapter, result: Any) -> dict[str, np.ndarray]:
 
     images = result.inputs.images
     own = _own_name(result)
-    digest = hashlib.blake2b(np.ascontiguousarray(images, np.float32).tobytes(), digest_size=12).hexdigest()
+    digest = image_digest(images)
     h = adapter.input_shape[0]
     patch = max(2, h // OCCLUSION_PATCH_FRACTION)
     compute = {
@@ -50,10 +47,7 @@ def companion_maps(adapter: ModelAdapter, result: Any) -> dict[str, np.ndarray]:
         if name == own:
             maps[name] = result.maps
             continue
-        key = (model_identity(adapter), digest, result.target, name)
-        if key not in _MAPS:
-            _MAPS[key] = fn()
-        maps[name] = _MAPS[key]
+        maps[name] = SESSION_CACHE.memo(("companion_maps", model_identity(adapter), digest, result.target, name), fn)
     return maps
 
 
@@ -61,13 +55,11 @@ def companion_curves(adapter: ModelAdapter, result: Any, maps: dict[str, np.ndar
                      seed: int = 0) -> dict[str, Curves]:
     """Deletion and insertion curves of each companion map on the first images (as the honesty checks use)."""
     images = result.inputs.images[:MAX_IMAGES]
-    digest = hashlib.blake2b(np.ascontiguousarray(images, np.float32).tobytes(), digest_size=12).hexdigest()
+    digest = image_digest(images)
     out = {}
     for name, m in maps.items():
-        maps_digest = hashlib.blake2b(np.ascontiguousarray(m[:MAX_IMAGES], np.float32).tobytes(),
-                                      digest_size=12).hexdigest()
-        key = (model_identity(adapter), digest, result.target, name, maps_digest, seed)
-        if key not in _CURVES:
-            _CURVES[key] = deletion_insertion(adapter, images, m[:MAX_IMAGES], result.target, seed=seed)
-        out[name] = _CURVES[key]
+        key = ("companion_curves", model_identity(adapter), digest, result.target, name, image_digest(m[:MAX_IMAGES]),
+               seed)
+        out[name] = SESSION_CACHE.memo(key, lambda m=m: deletion_insertion(adapter, images, m[:MAX_IMAGES],
+                                                                           result.target, seed=seed))
     return out

@@ -12,7 +12,6 @@ Each runs once per (model, method and parameters, images, target, seed) in a pro
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..model.adapter import ModelAdapter
-from ..cache.disk import model_identity
+from ..cache.disk import SESSION_CACHE, image_digest, model_identity
 from .faithfulness import Curves, deletion_insertion
 
 MAX_RANK_CORRELATION = 0.5  # maps this similar to the reference maps "barely change" (Adebayo et al.)
@@ -219,13 +218,6 @@ def faithfulness_check(adapter: ModelAdapter, images: np.ndarray, maps: np.ndarr
                         tuple(float(m) for m in margins)), curves
 
 
-_RESULTS: dict[tuple[Any, ...], Honesty] = {}
-
-
-def _digest(a: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(a, np.float32).tobytes(), digest_size=12).hexdigest()
-
-
 def honesty(adapter: ModelAdapter, images: np.ndarray, target: int, method: str, compute: MapFn, *,
             seed: int = 0, params: Any = None) -> Honesty:
     """All honesty checks of `method` (a key naming the method and its parameters) for this model and images.
@@ -234,19 +226,18 @@ def honesty(adapter: ModelAdapter, images: np.ndarray, target: int, method: str,
     (a parameter without a stable content digest, like a callable fill, keeps them uncached).
     """
     images = np.asarray(images, np.float32)[:MAX_IMAGES]
-    key = (model_identity(adapter), method, _digest(images), target, seed)
-    if key not in _RESULTS:
+    def run() -> Honesty:
         if not len(images):
-            _RESULTS[key] = Honesty(method, (), None, 0)
-        else:
-            maps = compute(adapter, images, target)
-            faithful, curves = faithfulness_check(adapter, images, maps, target, seed=seed)
-            randomised, random_map = randomisation_check(adapter, images, maps, target, compute, seed=seed,
-                                                         cache_parts=None if params is None else (method, params))
-            sensitivity, other_map = class_sensitivity_check(adapter, images, maps, target, compute, seed=seed)
-            examples = {"audited": maps[0], "randomised": random_map, "other_class": other_map}
-            other = other_classes(adapter, target, seed)[:1] if adapter.num_classes > 1 else []
-            _RESULTS[key] = Honesty(method, (randomised, sensitivity, faithful), curves, len(images),
-                                    {k: v for k, v in examples.items() if v is not None},
-                                    adapter.class_name(other[0]) if other else None)
-    return _RESULTS[key]
+            return Honesty(method, (), None, 0)
+        maps = compute(adapter, images, target)
+        faithful, curves = faithfulness_check(adapter, images, maps, target, seed=seed)
+        randomised, random_map = randomisation_check(adapter, images, maps, target, compute, seed=seed,
+                                                     cache_parts=None if params is None else (method, params))
+        sensitivity, other_map = class_sensitivity_check(adapter, images, maps, target, compute, seed=seed)
+        examples = {"audited": maps[0], "randomised": random_map, "other_class": other_map}
+        other = other_classes(adapter, target, seed)[:1] if adapter.num_classes > 1 else []
+        return Honesty(method, (randomised, sensitivity, faithful), curves, len(images),
+                       {k: v for k, v in examples.items() if v is not None},
+                       adapter.class_name(other[0]) if other else None)
+
+    return SESSION_CACHE.memo(("honesty", model_identity(adapter), method, image_digest(images), target, seed), run)

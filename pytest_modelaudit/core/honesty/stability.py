@@ -2,15 +2,13 @@
 not a verdict (it would pass on one run and fail on the next)."""
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ..model.adapter import ModelAdapter
-from ..cache.disk import model_identity
+from ..cache.disk import SESSION_CACHE, image_digest, model_identity
 from ..data.regions import region_share
 
 NOISE = 0.02  # standard deviation, as a fraction of the [0, 1] display range
@@ -36,23 +34,20 @@ class Stability:
         return (min(finite), max(finite)) if finite else (float("nan"), float("nan"))
 
 
-_NOISY_MAPS: dict[tuple[Any, ...], list[np.ndarray]] = {}
-
-
 def noisy_maps(adapter: ModelAdapter, images01: np.ndarray, target: int, method: str,
                compute: Callable[[ModelAdapter, np.ndarray, int], np.ndarray], *, seed: int = 0,
                draws: int = DRAWS, noise: float = NOISE) -> list[np.ndarray]:
     """Maps of the images with Gaussian noise added (seeded, clipped to [0, 1]); once per method and image set."""
-    digest = hashlib.blake2b(np.ascontiguousarray(images01, np.float32).tobytes(), digest_size=12).hexdigest()
-    key = (model_identity(adapter), method, digest, target, seed, draws, noise)
-    if key not in _NOISY_MAPS:
+    def run() -> list[np.ndarray]:
         rng = np.random.default_rng(seed)
         out = []
         for _ in range(draws):
             noisy = np.clip(images01 + rng.normal(0.0, noise, images01.shape), 0.0, 1.0).astype(np.float32)
             out.append(compute(adapter, noisy, target))
-        _NOISY_MAPS[key] = out
-    return _NOISY_MAPS[key]
+        return out
+
+    key = ("noisy_maps", model_identity(adapter), method, image_digest(images01), target, seed, draws, noise)
+    return SESSION_CACHE.memo(key, run)
 
 
 def region_metric_stability(clean: float, maps: list[np.ndarray], mask: np.ndarray, metric: str,

@@ -62,7 +62,7 @@ class ModelAdapter:
         self.head: Head = find_head(model)
         self._fingerprint: str | None = None
         self._input_shape: tuple[int, int, int] | None = None
-        self._functions: dict[Any, Any] = {}
+        self._functions: dict[Any, Any] = {}  # see built()
         self._num_classes: int | None = None
         self._checked_output = False
 
@@ -174,6 +174,13 @@ class ModelAdapter:
         }
 
     # ----- preprocessing -------------------------------------------------------------------------
+    def built(self, key: Any, build: Callable[[], Any]) -> Any:
+        """What is built once per wrapped model and reused by every audit of it: traced functions, the layer
+        execution order, the cache identity. Keys are tuples whose first item names the owner."""
+        if key not in self._functions:
+            self._functions[key] = build()
+        return self._functions[key]
+
     def preprocess(self, images01: np.ndarray) -> np.ndarray:
         """Map [0, 1] display-space images to model-input space."""
         x = np.asarray(images01, np.float32)

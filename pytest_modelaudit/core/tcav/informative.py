@@ -32,8 +32,7 @@ def gradient_variation(grads: np.ndarray) -> float:
 
 def execution_order(adapter: ModelAdapter) -> list[tuple[str, bool]]:
     """Leaf layers in execution order, each with whether its output is spatial (N, H, W, C; H, W > 1)."""
-    key = ("tcav_execution_order",)
-    if key not in adapter._functions:
+    def build() -> list[tuple[str, bool]]:
         from ..model.capture import Recorder, is_container, layer_paths
 
         leaves = {p: l for p, l in layer_paths(adapter.model) if not is_container(l)}
@@ -44,8 +43,9 @@ def execution_order(adapter: ModelAdapter) -> list[tuple[str, bool]]:
             shape = getattr(out, "shape", None)
             if all(path != p for p, _ in order):
                 order.append((path, shape is not None and len(shape) == 4 and shape[1] > 1 and shape[2] > 1))
-        adapter._functions[key] = order
-    return adapter._functions[key]
+        return order
+
+    return adapter.built(("tcav_execution_order",), build)
 
 
 def earlier_spatial_layer(adapter: ModelAdapter, layer: str) -> str | None:

@@ -13,7 +13,6 @@ as not informative: TCAV there only measures the sign of <class weights, CAV>.
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ModelAuditError
-from ..cache.disk import model_identity
+from ..cache.disk import image_digest, model_identity
 from ..cache.memory import SESSION_CACHE, ArrayCache
 from ..data.concepts import ConceptError, ConceptLibrary
 from ..data.inputs import as_image_set, prepare
@@ -94,24 +93,6 @@ class TCAVResult:
         return "gradient of the target logit; an image counts when its directional derivative along the unit CAV is > 0"
 
 
-_DIGESTS: dict[int, tuple[Any, str]] = {}
-
-
-def _hash_images(images: np.ndarray) -> str:
-    """Content digest of an image set, memoised per array object (sets are hashed once, not per claim)."""
-    import weakref
-
-    memo = _DIGESTS.get(id(images))
-    if memo is not None and memo[0]() is images:
-        return memo[1]
-    digest = hashlib.blake2b(np.ascontiguousarray(images, np.float32).tobytes(), digest_size=12).hexdigest()
-    try:
-        _DIGESTS[id(images)] = (weakref.ref(images), digest)
-    except TypeError:  # not weak-referenceable: just don't memoise
-        pass
-    return digest
-
-
 def _pool(a: np.ndarray, pooling: str | None) -> np.ndarray:
     if pooling == "mean" and a.ndim == 4:
         return a.mean(axis=(1, 2))
@@ -128,7 +109,7 @@ def _pool_grad(g: np.ndarray, pooling: str | None) -> np.ndarray:
 def set_activations(adapter: ModelAdapter, images: np.ndarray, layers: Sequence[str], pooling: str | None,
                     cache: ArrayCache) -> list[np.ndarray]:
     """Flattened (or mean-pooled) activations of an image set at each layer, once per content."""
-    h = _hash_images(images)
+    h = image_digest(images)
     keys = [("acts", model_identity(adapter), layer, pooling, h) for layer in layers]
     found = [cache.get(k) for k in keys]
     missing = [layer for layer, f in zip(layers, found) if f is None]
@@ -144,7 +125,7 @@ def set_activations(adapter: ModelAdapter, images: np.ndarray, layers: Sequence[
 def target_gradients(adapter: ModelAdapter, images: np.ndarray, layers: Sequence[str], target: int, score: str,
                      pooling: str | None, cache: ArrayCache) -> list[np.ndarray]:
     """d(target score)/d(activation) per image at each layer: one batched forward+backward for all layers."""
-    h = _hash_images(images)
+    h = image_digest(images)
     keys = [("grads", model_identity(adapter), layer, pooling, score, target, h) for layer in layers]
     found = [cache.get(k) for k in keys]
     missing = [layer for layer, f in zip(layers, found) if f is None]
@@ -329,8 +310,8 @@ def tcav(adapter: ModelAdapter, target: str | int, concept: str, *, layers: Sequ
     acts = {"concept": set_activations(adapter, cimgs, paths, pooling, cache),
             "randoms": [set_activations(adapter, r, paths, pooling, cache) for r in rimgs],
             "siblings": [set_activations(adapter, s, paths, pooling, cache) for s in simgs]}
-    sets = _Sets(timgs, _hash_images(timgs), cimgs, _hash_images(cimgs), rimgs, [_hash_images(r) for r in rimgs],
-                 simgs, [_hash_images(s) for s in simgs])
+    sets = _Sets(timgs, image_digest(timgs), cimgs, image_digest(cimgs), rimgs, [image_digest(r) for r in rimgs],
+                 simgs, [image_digest(s) for s in simgs])
     names = {"concept": concept, "randoms": randoms, "siblings": siblings}
     share, prob = target_fit(adapter, timgs, idx, sets.target_hash, cache)
     out = [_layer_result(adapter, li, layer, grads[li], sets, acts, names, target=idx, target_name=target_name,
