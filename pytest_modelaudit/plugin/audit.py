@@ -56,6 +56,7 @@ class Audit:
         from ..core.heatmaps.gradcam import gradcam
 
         adapter = self._use(model)
+        target = adapter.target(target)
         result = gradcam(adapter, images, target, layer=layer, batch_size=batch_size)
         self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
         recipe = MapRecipe(f"gradcam layer={result.layer}",
@@ -74,6 +75,7 @@ class Audit:
         from ..core.heatmaps import saliency
 
         adapter = self._use(model)
+        target = adapter.target(target)
         if method == "smoothgrad":
             kwargs.setdefault("seed", self._next_seed())
         result = saliency(adapter, images, target, method=method, **kwargs)
@@ -92,6 +94,7 @@ class Audit:
         from ..core.heatmaps.occlusion import occlusion
 
         adapter = self._use(model)
+        target = adapter.target(target)
         seed = self._next_seed()
         result = occlusion(adapter, images, target, patch=patch, stride=stride, fill=fill, batch_size=batch_size,
                            seed=seed)
@@ -107,6 +110,7 @@ class Audit:
         from ..core.ablation import region_ablation
 
         adapter = self._use(model)
+        target = adapter.target(target)
         result = region_ablation(adapter, images, target, region, fills=fills, fill_images=fill_images,
                                  seed=self._next_seed(), batch_size=batch_size)
         return AblationAudit(self, adapter, result, region_name)
@@ -125,6 +129,7 @@ class Audit:
         from ..core.tcav.scores import tcav
 
         adapter = self._use(model)
+        target = adapter.target(target)
         library = self._library(concepts, random_prefix, min_images)
         layer_list = [layers] if isinstance(layers, str) else list(layers)
         kwargs = dict(layers=layer_list, concepts=library, target_images=images, runs=runs, pooling=pooling,

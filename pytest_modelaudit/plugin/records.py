@@ -78,6 +78,7 @@ def heatmap_evidence(ev: HeatmapEvidence, threshold: Any) -> dict[str, Any]:
         "type": "heatmap",
         "method": "gradcam" if r.method == "Grad-CAM" else r.method,
         "target": r.target_name,
+        "target_index": r.target,
         "score": r.score,
         "layer": r.layer,
         "grid": [gh, gw],
@@ -187,6 +188,7 @@ def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> d
     return {
         "type": "ablation",
         "target": r.target_name,
+        "target_index": r.target,
         "region_name": ev.region_name,
         "scored": "region_only" if ev.region_only else "region_replaced",
         "fills": fill_rows,
@@ -247,7 +249,7 @@ def tcav_evidence(ev: TCAVEvidence) -> dict[str, Any]:
     for s, lr in zip(ev.layers, r.layers):
         c = s.comparison
         layers.append({
-            "layer": s.layer, "dims": lr.dims, "represented": s.represented, "verdict": s.verdict,
+            "layer": s.layer, "dims": lr.dims, "represented": s.represented, "verdict": s.verdict.value,
             "concept_scores": _nums(lr.concept_scores), "random_scores": _nums(lr.random_scores),
             "other_scores": None if s.other is None else _nums(s.other),
             "magnitudes": _nums(lr.concept_magnitudes),
@@ -264,6 +266,7 @@ def tcav_evidence(ev: TCAVEvidence) -> dict[str, Any]:
         "type": "tcav",
         "claim_kind": ev.kind,
         "target": r.target_name,
+        "target_index": r.target,
         "concept": r.concept,
         "compare_to": ev.other.concept if ev.other is not None else None,
         "mode": r.mode,

@@ -5,6 +5,7 @@ import hashlib
 import os
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ def logit_margin(logits: np.ndarray, idx: int) -> np.ndarray:
         return logits[..., idx]
     others = np.delete(logits, idx, axis=-1)
     return logits[..., idx] - others.max(axis=-1)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A class of the model, resolved once at the API: its output index and its label."""
+
+    index: int
+    name: str
+
+    def __str__(self) -> str:
+        return f"class {self.name!r} (output {self.index})"
 
 
 class ModelAdapter:
@@ -103,9 +115,18 @@ class ModelAdapter:
     def labels(self) -> list[str]:
         return self.class_names or [str(i) for i in range(self.num_classes)]
 
-    def class_index(self, target: str | int) -> int:
-        """Index of a class given by name or index; unknown names list the closest labels."""
+    def target(self, target: str | int | Target) -> Target:
+        """The class, resolved once: by name or index (unknown names list the closest labels)."""
+        index = self.class_index(target)
+        return Target(index, self.class_name(index))
+
+    def class_index(self, target: str | int | Target) -> int:
+        """Index of a class given by name, index or Target; unknown names list the closest labels."""
         n = self.num_classes
+        if isinstance(target, Target):
+            if not 0 <= target.index < n or self.class_name(target.index) != target.name:
+                raise ClassNotFoundError(f"{target} does not belong to model {self.name!r} ({n} classes).")
+            return target.index
         if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
             if not 0 <= int(target) < n:
                 raise ClassNotFoundError(f"Class index {target} is out of range for model {self.name!r} with {n} classes.")

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks.verdicts import Check, Threshold
+from ..checks.verdicts import Check, Status, Threshold
 from . import layers as L
 from . import stats as tcav_stats
 from .layers import ALPHA, MIN_ACCURACY, MIN_MAGNITUDE_Z, LayerStats, TCAVEvidence
@@ -40,15 +40,15 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
     for s in stats:
         score = s.comparison.concept_mean if ref else s.deciding.concept_mean
         if not (s.represented if ref else s.decides):
-            s.verdict = "INCONCLUSIVE"
+            s.verdict = Status.INCONCLUSIVE
             continue
         if not ref:
             s.p_adjusted = s.p_holm["greater"]
         strong = (L.significant(s.p_adjusted, alpha, result.mode) and s.effect >= min_effect
                   and (min_score is None or score >= min_score))
-        s.verdict = "PASS" if strong and (ref or L.moves_logit(s, +1)) else "FAIL"
+        s.verdict = Status.PASS if strong and (ref or L.moves_logit(s, +1)) else Status.FAIL
     deciding = [s for s in stats if (s.represented if ref else s.decides)]
-    passing = [s for s in stats if s.verdict == "PASS"]
+    passing = [s for s in stats if s.verdict == Status.PASS]
     best = L.best(stats, passing, lambda s: s.effect, ref)
     extra = f" with TCAV score at least {min_score:.2f}" if min_score is not None else ""
     test = (f"Student p <= {alpha}, tcav-reference" if ref else f"Holm-adjusted p < {alpha}")
@@ -68,7 +68,7 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
     detail = ""
     if best is not None:
         detail = f"best layer '{best.layer}': " + L.layer_numbers(best, result)
-        if best.verdict == "FAIL":
+        if best.verdict == Status.FAIL:
             detail += "; " + L.why_not_shown(best, alpha, min_effect, +1, result.mode, min_score,
                                            best.comparison.concept_mean if ref else best.deciding.concept_mean, ref)
     if not ref and L.undecidable(stats) and reason is None:
@@ -92,9 +92,10 @@ def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float =
     for s in stats:
         s.p_adjusted = s.p_holm["less"]
         strong = s.p_adjusted < alpha and s.effect <= -min_effect
-        s.verdict = "INCONCLUSIVE" if not s.decides else "PASS" if strong and L.moves_logit(s, -1) else "FAIL"
+        s.verdict = (Status.INCONCLUSIVE if not s.decides else
+                     Status.PASS if strong and L.moves_logit(s, -1) else Status.FAIL)
     deciding = [s for s in stats if s.decides]
-    passing = [s for s in stats if s.verdict == "PASS"]
+    passing = [s for s in stats if s.verdict == Status.PASS]
     best = L.best(stats, passing, lambda s: -s.effect)
     claim = (f"'{result.target_name}' is pushed away by concept '{result.concept}': TCAV significantly below "
              f"{L.against(result)} (Holm-adjusted p < {alpha}) by at least {min_effect:.2f}, at one of {len(stats)} "
@@ -102,7 +103,7 @@ def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float =
     detail = ""
     if best is not None:
         detail = f"best layer '{best.layer}': " + L.layer_numbers(best, result)
-        if best.verdict == "FAIL":
+        if best.verdict == Status.FAIL:
             detail += "; " + L.why_not_shown(best, alpha, min_effect, -1)
     reason = L.no_layer_reason(result, stats, min_accuracy)
     if reason is None and L.undecidable(stats):
@@ -124,8 +125,8 @@ def _independent_reference(stats: list[LayerStats], margin: float, alpha: float)
     above = tcav_stats.holm([s.comparison.p_greater if s.represented else float("nan") for s in stats])
     for s, p, p_above in zip(stats, tcav_stats.holm(ps), above):
         s.p_adjusted = p
-        s.verdict = ("INCONCLUSIVE" if not s.represented else "PASS" if p < alpha else
-                     "FAIL" if p_above < alpha and s.comparison.effect >= margin else "INCONCLUSIVE")
+        s.verdict = (Status.INCONCLUSIVE if not s.represented else Status.PASS if p < alpha else
+                     Status.FAIL if p_above < alpha and s.comparison.effect >= margin else Status.INCONCLUSIVE)
 
 
 def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float = ALPHA,
@@ -141,20 +142,21 @@ def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float =
         L.holm_outcomes(stats, margin, alpha)
         for s in stats:
             s.p_adjusted = s.p_holm["equivalent"]
-            s.verdict = ("INCONCLUSIVE" if not s.decides else "FAIL" if s.outcome in ("depends", "opposes") else
-                         "PASS" if s.outcome == "independent" else "INCONCLUSIVE")
+            s.verdict = (Status.INCONCLUSIVE if not s.decides else
+                         Status.FAIL if s.outcome in ("depends", "opposes") else
+                         Status.PASS if s.outcome == "independent" else Status.INCONCLUSIVE)
     against = "the random baseline" if ref else L.against(result)
     claim = (f"'{result.target_name}' does not depend on concept '{result.concept}': at every one of {len(stats)} "
              f"layer(s) its TCAV is shown to stay within ±{margin:.2f} of {against}")
     if ref:
         claim = (f"'{result.target_name}' does not depend on concept '{result.concept}': at every one of {len(stats)} "
                  f"layer(s) its TCAV runs are shown to stay below the random baseline + {margin:.2f}")
-    fails = [s for s in stats if s.verdict == "FAIL"]
+    fails = [s for s in stats if s.verdict == Status.FAIL]
     pool = fails or [s for s in stats if s.decides]
     worst = (max(stats, key=lambda s: s.comparison.effect) if ref else
              max(pool, key=lambda s: abs(s.effect) if np.isfinite(s.effect) else -1.0) if pool else None)
     reason = None
-    if not fails and {s.verdict for s in stats} != {"PASS"}:
+    if not fails and {s.verdict for s in stats} != {Status.PASS}:
         reason = _independent_reason(stats, margin, min_accuracy, ref, alpha)
     if ref:
         decision = (f"equivalence test: one-sided Welch t-test that the concept's mean TCAV is below the random "
@@ -163,7 +165,7 @@ def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float =
     else:
         decision = L.decision(result, "independent", alpha, min_accuracy, margin) + "; PASS needs every layer"
     detail = f"largest effect at '{worst.layer}': " + L.layer_numbers(worst, result) if worst is not None else ""
-    if worst is not None and worst.verdict == "FAIL" and not ref:
+    if worst is not None and worst.verdict == Status.FAIL and not ref:
         detail = (f"at '{worst.layer}' concept '{result.concept}' "
                   + ("pushes the class away (opposes)" if worst.outcome == "opposes" else
                      "raises the class's logit (depends)")
@@ -184,7 +186,7 @@ def _direction_p(s: LayerStats) -> float:
 def _independent_reason(stats: list[LayerStats], margin: float, min_accuracy: float, ref: bool,
                         alpha: float = ALPHA) -> str:
     """Why independence is INCONCLUSIVE: layers that decide nothing, and layers where equivalence was not shown."""
-    unsure = [s for s in stats if s.verdict == "INCONCLUSIVE"]
+    unsure = [s for s in stats if s.verdict == Status.INCONCLUSIVE]
     parts = []
     if any(not s.represented for s in unsure):
         parts.append("not represented at " + L.unrepresented(stats, min_accuracy))
@@ -228,8 +230,8 @@ def more_than_check(result: TCAVResult, other: TCAVResult, *, min_effect: float 
             s.p_adjusted = s.p_holm["greater"]
     for s in stats:
         usable = s.represented if ref else s.decides
-        s.verdict = ("INCONCLUSIVE" if not usable else
-                     "PASS" if s.p_adjusted < alpha and s.effect >= min_effect else "FAIL")
+        s.verdict = (Status.INCONCLUSIVE if not usable else
+                     Status.PASS if s.p_adjusted < alpha and s.effect >= min_effect else Status.FAIL)
     usable = [s for s in stats if (s.represented if ref else s.decides)]
     claim = (f"'{result.target_name}' depends on concept '{result.concept}' more than on '{other.concept}': "
              f"TCAV significantly higher by at least {min_effect:.2f} at one of {len(stats)} layer(s)")
@@ -237,7 +239,7 @@ def more_than_check(result: TCAVResult, other: TCAVResult, *, min_effect: float 
     if not usable:
         reason = ("both concepts must be represented at a layer; " + L.unrepresented(stats, min_accuracy)
                   if not any(s.represented for s in stats) else "no layer can decide the claim: " + L.undecidable(stats))
-    passing = [s for s in stats if s.verdict == "PASS"]
+    passing = [s for s in stats if s.verdict == Status.PASS]
     best = max(passing or usable, key=lambda s: s.effect) if usable else None
     detail = ""
     if best is not None:

@@ -33,7 +33,7 @@ class LayerStats:
     p_student: float
     other: np.ndarray | None = None
     p_adjusted: float = float("nan")  # Holm-adjusted p of the test the claim decides with
-    verdict: str = "INCONCLUSIVE"
+    verdict: Status = Status.INCONCLUSIVE
     informative: bool = True
     gradient_variation: float = float("nan")
     reason: str = ""  # why this layer cannot decide
@@ -201,12 +201,12 @@ def overall(stats: list[LayerStats], all_needed: bool) -> Status:
     """Claim status from layer verdicts: any layer passing suffices, or (independence) every layer must pass."""
     verdicts = [s.verdict for s in stats]
     if all_needed:
-        if "FAIL" in verdicts:
+        if Status.FAIL in verdicts:
             return Status.FAIL
-        return Status.PASS if verdicts and set(verdicts) == {"PASS"} else Status.INCONCLUSIVE
-    if "PASS" in verdicts:
+        return Status.PASS if verdicts and set(verdicts) == {Status.PASS} else Status.INCONCLUSIVE
+    if Status.PASS in verdicts:
         return Status.PASS
-    return Status.FAIL if "FAIL" in verdicts else Status.INCONCLUSIVE
+    return Status.FAIL if Status.FAIL in verdicts else Status.INCONCLUSIVE
 
 
 def metrics(result: TCAVResult, stats: list[LayerStats], effect: float | None) -> dict[str, float]:
