@@ -10,10 +10,32 @@ import pytest
 
 from ..core.checks.verdicts import Check, Status
 from ..errors import AuditFailure, AuditInconclusive
-from .options import Settings, derived_seed
+from ..core.seeds import derived_seed
+from .options import Settings
 
 if TYPE_CHECKING:
+    import os
+
+    import keras
     import numpy as np
+
+    from ..core.ablation import AblationResult
+    from ..core.checks.heatmap import HeatmapEvidence
+    from ..core.data.concepts import ConceptLibrary
+    from ..core.data.images import ImageSet
+    from ..core.heatmaps.base import SaliencyResult
+    from ..core.heatmaps.gradcam import GradCAMResult
+    from ..core.heatmaps.occlusion import OcclusionResult
+    from ..core.honesty.sanity import Honesty
+    from ..core.model.adapter import ModelAdapter, Target
+    from ..core.tcav.scores import TCAVResult
+    from .baselines import AuditBaseline
+
+    ModelLike = ModelAdapter | keras.Model | str | os.PathLike[str]  # what load_model takes
+    ImagesLike = ImageSet | np.ndarray | str | os.PathLike[str] | list[str]  # what as_image_set takes
+    RegionLike = np.ndarray  # [N, H, W] or [H, W] in [0, 1] (an ImageSet's masks)
+    FillSpec = str | float | Callable[[np.ndarray, np.ndarray], np.ndarray]
+    HeatmapResult = GradCAMResult | OcclusionResult | SaliencyResult
 
 
 class Audit:
@@ -23,10 +45,10 @@ class Audit:
         self.nodeid = nodeid
         self.settings = settings
         self.checks: list[Check] = []
-        self.models: dict[str, Any] = {}
+        self.models: dict[str, ModelAdapter] = {}
         self.layers_used: dict[str, set[str]] = {}
         self._draws = 0
-        self._baseline: Any = None
+        self._baseline: AuditBaseline | None = None
 
     @property
     def seed(self) -> int:
@@ -37,20 +59,20 @@ class Audit:
         self._draws += 1
         return derived_seed(self.settings.seed, self.nodeid, self._draws)
 
-    def model(self, model: Any, **kwargs: Any) -> Any:
+    def model(self, model: ModelLike, **kwargs: Any) -> ModelAdapter:
         """Wrap or load a model (same arguments as `pytest_modelaudit.load_model`)."""
         from ..core.model.adapter import load_model
 
         return self._use(load_model(model, **kwargs))
 
-    def _use(self, model: Any) -> Any:
+    def _use(self, model: ModelLike) -> ModelAdapter:
         from ..core.model.adapter import load_model
 
         adapter = load_model(model)
         self.models.setdefault(adapter.fingerprint, adapter)
         return adapter
 
-    def gradcam(self, model: Any, images: Any, target: str | int, *, layer: str | None = None,
+    def gradcam(self, model: ModelLike, images: ImagesLike, target: str | int | Target, *, layer: str | None = None,
                 batch_size: int = 32) -> HeatmapAudit:
         """Grad-CAM of `target` (name or index) on the images, at `layer` (default: last spatial layer)."""
         from ..core.heatmaps.gradcam import gradcam
@@ -64,7 +86,7 @@ class Audit:
                            (result.layer,))
         return HeatmapAudit(self, adapter, result, images, recipe)
 
-    def heatmap(self, model: Any, images: Any, target: str | int, *, method: str = "gradcam",
+    def heatmap(self, model: ModelLike, images: ImagesLike, target: str | int | Target, *, method: str = "gradcam",
                 **kwargs: Any) -> HeatmapAudit:
         """Any heatmap method by name, with the same expectations: 'gradcam', 'occlusion', 'saliency' (vanilla
         gradients), 'smoothgrad', 'integrated_gradients', 'gradient_x_input', 'gradcam++', 'layercam'."""
@@ -87,8 +109,10 @@ class Audit:
                            tuple(sorted((k, v) for k, v in kwargs.items() if k != "batch_size")))
         return HeatmapAudit(self, adapter, result, images, recipe)
 
-    def occlusion(self, model: Any, images: Any, target: str | int, *, patch: int | tuple[int, int] = 8,
-                  stride: int | tuple[int, int] | None = None, fill: Any = "mean", batch_size: int = 64) -> HeatmapAudit:
+    def occlusion(self, model: ModelLike, images: ImagesLike, target: str | int | Target, *,
+                  patch: int | tuple[int, int] = 8,
+                  stride: int | tuple[int, int] | None = None, fill: FillSpec = "mean",
+                  batch_size: int = 64) -> HeatmapAudit:
         """Occlusion map of `target`: a `patch` slid by `stride` (default patch / 2), replaced by `fill`
         ('mean', 'blur', a number in model-input space or a callable); the map is the mean logit drop."""
         from ..core.heatmaps.occlusion import occlusion
@@ -104,8 +128,10 @@ class Audit:
                            (result.patch, result.stride, fill, seed))
         return HeatmapAudit(self, adapter, result, images, recipe)
 
-    def ablation(self, model: Any, images: Any, target: str | int, region: Any, *, region_name: str = "region",
-                 fills: Any = None, fill_images: Any = None, batch_size: int = 64) -> AblationAudit:
+    def ablation(self, model: ModelLike, images: ImagesLike, target: str | int | Target, region: RegionLike, *,
+                 region_name: str = "region",
+                 fills: FillSpec | list[FillSpec] | None = None, fill_images: ImagesLike | None = None,
+                 batch_size: int = 64) -> AblationAudit:
         """Replace `region` with several fills (and keep only it) and measure the target's scores."""
         from ..core.ablation import region_ablation
 
@@ -115,9 +141,11 @@ class Audit:
                                  seed=self._next_seed(), batch_size=batch_size)
         return AblationAudit(self, adapter, result, region_name)
 
-    def tcav(self, model: Any, target: str | int, concept: str, *, layers: Any, concepts: Any = None,
-             images: Any = None, runs: int | None = None, pooling: str | None = None, mode: str = "default",
-             random_prefix: str | None = None, min_images: int = 20, contrast: Any = None) -> TcavAudit:
+    def tcav(self, model: ModelLike, target: str | int | Target, concept: str, *, layers: str | list[str],
+             concepts: ConceptLibrary | str | os.PathLike[str] | None = None, images: ImagesLike | None = None,
+             runs: int | None = None, pooling: str | None = None, mode: str = "default",
+             random_prefix: str | None = None, min_images: int = 20,
+             contrast: str | list[str] | None = None) -> TcavAudit:
         """TCAV of `concept` for class `target` at `layers` (a name or a list), against the random folders.
 
         `concepts` is the concept root (default: --model-audit-concepts / ini model_audit_concepts); target
@@ -138,7 +166,8 @@ class Audit:
         self.layers_used.setdefault(adapter.fingerprint, set()).update(l.layer for l in result.layers)
         return TcavAudit(self, adapter, result, lambda other: tcav(adapter, target, other, **kwargs))
 
-    def _library(self, concepts: Any, random_prefix: str | None, min_images: int) -> Any:
+    def _library(self, concepts: ConceptLibrary | str | os.PathLike[str] | None, random_prefix: str | None,
+                 min_images: int) -> ConceptLibrary:
         from ..core.data.concepts import ConceptLibrary, ConceptError
 
         if isinstance(concepts, ConceptLibrary):
@@ -180,7 +209,7 @@ class Audit:
         lines.append(f"  evidence: {self.settings.evidence_link(self.nodeid)}")
         return "\n".join(lines)
 
-    def baseline(self) -> Any:
+    def baseline(self) -> AuditBaseline | None:
         """This test's baseline (read on first use), or None without --model-audit-baseline-dir."""
         if self.settings.baseline_dir is None:
             return None
@@ -198,10 +227,10 @@ class StableMixin:
     """`expect_stable`: the evidence's metrics stay close to this test's stored baseline."""
 
     audit: Audit
-    adapter: Any
-    result: Any
+    adapter: ModelAdapter
+    result: HeatmapResult | AblationResult | TCAVResult
 
-    def expect_stable(self, *, atol: float = 0.05, rtol: float = 0.0, metrics: Any = None) -> Check:
+    def expect_stable(self, *, atol: float = 0.05, rtol: float = 0.0, metrics: str | list[str] | None = None) -> Check:
         """FAIL when a metric of the checks made so far on this evidence (or, with none, its own key numbers)
         moved more than atol + rtol * |baseline| from the baseline; `metrics` picks names (e.g. "share")."""
         from .baselines import stable_check
@@ -212,7 +241,7 @@ class StableMixin:
 class TcavAudit(StableMixin):
     """TCAV evidence and the concept claims on it."""
 
-    def __init__(self, audit: Audit, adapter: Any, result: Any, rerun: Any):
+    def __init__(self, audit: Audit, adapter: ModelAdapter, result: TCAVResult, rerun: Callable[[str], TCAVResult]):
         self.audit, self.adapter, self.result, self._rerun = audit, adapter, result, rerun
 
     def expect_depends(self, *, min_score: float | None = None, min_effect: float = 0.1, alpha: float = 0.05,
@@ -253,18 +282,19 @@ class MapRecipe:
     """How to recompute the audited maps on another model, image set or class (for the honesty checks)."""
 
     key: str  # names the method and its parameters
-    compute: Callable[[Any, np.ndarray, int], np.ndarray]
+    compute: Callable[[ModelAdapter, np.ndarray, int], np.ndarray]
     params: tuple[Any, ...] = ()  # the parameter values, for the persistent cache
 
 
 class HeatmapAudit(StableMixin):
     """Heatmap evidence (Grad-CAM, occlusion or a saliency map) and the expectations on it."""
 
-    def __init__(self, audit: Audit, adapter: Any, result: Any, images: Any, recipe: MapRecipe):
+    def __init__(self, audit: Audit, adapter: ModelAdapter, result: HeatmapResult, images: ImagesLike,
+                 recipe: MapRecipe):
         self.audit, self.adapter, self.result, self._images, self.recipe = audit, adapter, result, images, recipe
-        self._honesty: Any = None
+        self._honesty: Honesty | None = None
 
-    def honesty(self) -> Any:
+    def honesty(self) -> Honesty:
         """Randomisation, class-sensitivity and faithfulness checks of this method on this model (cached)."""
         from ..core.honesty.sanity import honesty
 
@@ -279,7 +309,7 @@ class HeatmapAudit(StableMixin):
         return noisy_maps(self.adapter, self.result.inputs.images, self.result.target, self.recipe.key,
                           self.recipe.compute, seed=self.audit.settings.seed)
 
-    def _attach_companions(self, evidence: Any) -> None:
+    def _attach_companions(self, evidence: HeatmapEvidence) -> None:
         """Grad-CAM, occlusion and Integrated Gradients maps of the same images (the side-by-side grid) and the
         deletion / insertion curves of every method (the audited one's come from its honesty checks)."""
         from ..core.honesty.companions import companion_curves, companion_maps
@@ -293,17 +323,18 @@ class HeatmapAudit(StableMixin):
         curves = companion_curves(self.adapter, self.result, todo, seed=self.audit.settings.seed)
         evidence.companion_curves = {own: audited, **curves} if audited is not None else curves
 
-    def expect_share(self, region: Any, *, at_most: float | None = None, at_least: float | None = None,
+    def expect_share(self, region: RegionLike, *, at_most: float | None = None, at_least: float | None = None,
                      region_name: str = "region") -> Check:
         """Mean share of positive heatmap mass inside `region` is within the bounds."""
         return self._expect("share", region, at_most, at_least, region_name)
 
-    def expect_lift(self, region: Any, *, at_most: float | None = None, at_least: float | None = None,
+    def expect_lift(self, region: RegionLike, *, at_most: float | None = None, at_least: float | None = None,
                     region_name: str = "region") -> Check:
         """Mean lift (mass share / area share) of `region` is within the bounds; 1 is the region's fair share."""
         return self._expect("lift", region, at_most, at_least, region_name)
 
-    def _expect(self, metric: str, region: Any, at_most: float | None, at_least: float | None, region_name: str) -> Check:
+    def _expect(self, metric: str, region: RegionLike, at_most: float | None, at_least: float | None,
+                region_name: str) -> Check:
         from ..core.checks.heatmap import share_check
         from ..core.honesty.faithfulness import score_response
 
@@ -325,7 +356,7 @@ class HeatmapAudit(StableMixin):
 class AblationAudit(StableMixin):
     """Region-ablation evidence and the expectations on it."""
 
-    def __init__(self, audit: Audit, adapter: Any, result: Any, region_name: str):
+    def __init__(self, audit: Audit, adapter: ModelAdapter, result: AblationResult, region_name: str):
         self.audit, self.adapter, self.result, self.region_name = audit, adapter, result, region_name
 
     def expect_drop(self, *, at_most: float | None = None, at_least: float | None = None,

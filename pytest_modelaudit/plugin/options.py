@@ -1,7 +1,6 @@
 """Options in effect for a run: command line first, then ini, then defaults."""
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,9 +159,3 @@ def _baseline_options(config: pytest.Config, enabled: bool) -> dict[str, Any]:
             "pass --model-audit-allow-ci-update (ini model_audit_allow_ci_update = true) if this job is meant to "
             "rewrite them.")
     return {"baseline_dir": folder, "missing_baseline": missing, **flags}
-
-
-def derived_seed(root: int, *parts: Any) -> int:
-    """A per-use seed derived from the root seed (stable across processes and xdist workers)."""
-    digest = hashlib.sha256(":".join(map(str, (root, *parts))).encode()).digest()
-    return int.from_bytes(digest[:8], "little")

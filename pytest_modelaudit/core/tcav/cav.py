@@ -14,15 +14,14 @@ max_iter=1000, tol=1e-3), concept labelled 0, CAV = -coef_, not normalised.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ..cache.disk import model_identity
 from ..cache.memory import ArrayCache
 from ..model.adapter import ModelAdapter
+from ..seeds import derived_seed
 
 TEST_FRACTION = 0.33
 RIDGE = 1.0  # ridge penalty, relative to the mean squared norm of the centred activations (see above)
@@ -89,11 +88,6 @@ def _train_reference(pos: np.ndarray, neg: np.ndarray, concept: str, negative: s
     pred = clf.predict(x_te)
     accs = _accuracies(pred[y_te == 0] == 0, pred[y_te == 1] == 1, concept, negative)
     return CAV(concept, negative, (-clf.coef_[0]).astype(np.float32), accs["overall"], accs)
-
-
-def derived_seed(root: int, *parts: Any) -> int:
-    digest = hashlib.sha256(":".join(map(str, (root, *parts))).encode()).digest()
-    return int.from_bytes(digest[:8], "little")
 
 
 def cached_cav(adapter: ModelAdapter, layer: str, pos_name: str, pos: np.ndarray, pos_hash: str, neg_name: str,

@@ -11,7 +11,8 @@ import numpy as np
 from ..cache.disk import model_identity
 from ..cache.memory import ArrayCache
 from ..model.adapter import ModelAdapter
-from .cav import derived_seed, directional_derivatives, train_cav
+from ..seeds import derived_seed
+from .cav import directional_derivatives, train_cav
 
 REFERENCE_MAX_PAIRS = 100  # tensorflow/tcav pairs each set with at most 100 random sets
 
