@@ -399,7 +399,7 @@ def tcav_layer(name: str, dims: int, concept_mu: float, random_mu: float, acc: f
 def tcav_evidence(kind: str, target: str, concept: str, layers: list[dict], *, compare_to: str | None = None,
                   params: dict | None = None, alpha: float = 0.05, min_accuracy: float = 0.7,
                   color=(200, 40, 40), n_concept: int = 60) -> dict:
-    """Evidence the way record.tcav_evidence writes it; verdicts and Holm follow core/tcav_checks."""
+    """Evidence the way plugin/records.tcav_evidence writes it; verdicts and Holm follow core/tcav/checks."""
     from pytest_modelaudit.core.tcav import stats as tcav_stats
 
     params = dict(params or ({"margin": 0.1} if kind == "independent" else {"min_effect": 0.1}))
@@ -453,7 +453,7 @@ def _overall(kind: str, layers: list[dict]) -> str:
 def tcav_audit(name: str, title: str, ev: dict, claim: str, threshold: dict, *, reason: str | None = None) -> dict:
     kind = ev["claim_kind"]
     status = _overall(kind, ev["layers"])
-    if reason == "auto":  # as core/tcav_checks words it
+    if reason == "auto":  # as core/tcav/layers words it
         reason = ("equivalence to the random baseline could not be shown at "
                   + ", ".join(f"'{L['layer']}' (effect {L['effect']:.3f}, p {L['p_adjusted']:.3g})"
                               for L in ev["layers"] if L["represented"] and L["verdict"] == "INCONCLUSIVE")

@@ -1,4 +1,4 @@
-"""The cache of computed arrays, behind one small interface; SESSION_CACHE adds the disk layer (disk_cache.py)."""
+"""The cache of computed arrays, behind one small interface; SESSION_CACHE adds the disk layer (disk.py)."""
 from __future__ import annotations
 
 from collections.abc import Hashable

@@ -2,7 +2,7 @@
 
 Gradients are computed once per (model, layer, class, image set) in batched traced passes; every CAV
 is then scored from them with one matrix product. Activations, gradients, CAVs and the
-random-vs-random pair matrix live in the session cache (memory, then disk: disk_cache.py) keyed by
+random-vs-random pair matrix live in the session cache (memory, then disk: core/cache/disk.py) keyed by
 the model's identity and image content, so claims sharing a random pool share the baseline.
 
 The default null treats every random set as a pseudo-concept scored with the concept's own procedure
