@@ -23,9 +23,7 @@ if TYPE_CHECKING:
     from ..core.checks.heatmap import HeatmapEvidence
     from ..core.data.concepts import ConceptLibrary
     from ..core.data.images import ImageSet
-    from ..core.heatmaps.base import SaliencyResult
-    from ..core.heatmaps.gradcam import GradCAMResult
-    from ..core.heatmaps.occlusion import OcclusionResult
+    from ..core.heatmaps.result import HeatmapResult
     from ..core.honesty.sanity import Honesty
     from ..core.model.adapter import ModelAdapter, Target
     from ..core.tcav.scores import TCAVResult
@@ -35,7 +33,6 @@ if TYPE_CHECKING:
     ImagesLike = ImageSet | np.ndarray | str | os.PathLike[str] | list[str]  # what as_image_set takes
     RegionLike = np.ndarray  # [N, H, W] or [H, W] in [0, 1] (an ImageSet's masks)
     FillSpec = str | float | Callable[[np.ndarray, np.ndarray], np.ndarray]
-    HeatmapResult = GradCAMResult | OcclusionResult | SaliencyResult
 
 
 class Audit:

@@ -11,9 +11,8 @@ from ...errors import ModelAuditError
 from ...schema import METHOD_LABELS
 from ..data.inputs import prepare_region
 from ..data.regions import RegionShare, region_share
-from ..heatmaps.base import SaliencyResult
-from ..heatmaps.gradcam import GradCAMResult
 from ..heatmaps.occlusion import OcclusionResult, fill_removal
+from ..heatmaps.result import HeatmapResult
 from ..honesty.faithfulness import Response
 from ..honesty.sanity import Honesty
 from ..honesty.stability import Stability, region_metric_stability
@@ -29,7 +28,7 @@ HONESTY_POLICIES = ("inconclusive", "report", "off")
 
 @dataclass
 class HeatmapEvidence:
-    result: GradCAMResult | OcclusionResult | SaliencyResult
+    result: HeatmapResult
     share: RegionShare
     region: np.ndarray
     region_name: str
@@ -41,7 +40,7 @@ class HeatmapEvidence:
     companion_curves: dict[str, Any] = field(default_factory=dict)  # their deletion / insertion curves
 
 
-def share_check(result: GradCAMResult | OcclusionResult | SaliencyResult, region: Any, *, at_most: float | None = None,
+def share_check(result: HeatmapResult, region: Any, *, at_most: float | None = None,
                 at_least: float | None = None, region_name: str = "region", metric: str = "share", images: Any = None,
                 model: Any = None, honesty: Honesty | None = None, noisy_maps: list[np.ndarray] | None = None,
                 honesty_policy: str = "inconclusive", response: Response | None = None) -> Check:

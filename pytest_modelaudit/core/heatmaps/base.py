@@ -13,25 +13,17 @@ import numpy as np
 from ..model.adapter import ModelAdapter
 from ..cache.disk import cached, model_identity
 from ..data.inputs import Inputs, prepare
+from .result import HeatmapResult
 
 
-@dataclass
-class SaliencyResult:
-    """A heatmap per image for one target class, on the input grid or on a layer's grid."""
+@dataclass(kw_only=True)
+class SaliencyResult(HeatmapResult):
+    """A saliency-family map (gradients, SmoothGrad, Integrated Gradients, Gradient x Input, Grad-CAM++,
+    LayerCAM): the method's key, what it explains and its method-specific numbers."""
 
-    maps: np.ndarray  # [N, h, w] the map the region metrics use (positive = evidence for the target)
-    signed: np.ndarray  # [N, h, w] before taking magnitudes / ReLU
     method: str
-    layer: str
-    score: str
-    target: int
-    target_name: str
-    inputs: Inputs
+    score: str = "logit"
     extra: dict[str, Any] = field(default_factory=dict)  # method-specific numbers (e.g. completeness error)
-
-    @property
-    def grid(self) -> tuple[int, int]:
-        return int(self.maps.shape[1]), int(self.maps.shape[2])
 
 
 @dataclass
@@ -63,13 +55,13 @@ def pixel_result(p: Prepared, signed_pixels: np.ndarray, *, method: str, magnitu
     """Reduce [N, H, W, C] attributions to pixel maps: summed over channels; magnitude maps take |.| first."""
     signed = signed_pixels.sum(axis=-1) if signed_pixels.ndim == 4 else signed_pixels
     maps = np.abs(signed_pixels).sum(axis=-1) if magnitude else np.maximum(signed, 0.0)
-    return SaliencyResult(maps.astype(np.float32), signed.astype(np.float32), method, "input", "logit", p.target,
-                          p.target_name, p.inputs, extra or {})
+    return SaliencyResult(maps.astype(np.float32), signed.astype(np.float32), "input", p.target, p.target_name,
+                          p.inputs, method=method, extra=extra or {})
 
 
 def layer_result(p: Prepared, layer: str, signed: np.ndarray, *, method: str) -> SaliencyResult:
-    return SaliencyResult(np.maximum(signed, 0.0).astype(np.float32), signed.astype(np.float32), method, layer,
-                          "logit", p.target, p.target_name, p.inputs, {})
+    return SaliencyResult(np.maximum(signed, 0.0).astype(np.float32), signed.astype(np.float32), layer, p.target,
+                          p.target_name, p.inputs, method=method)
 
 
 def layer_capture(p: Prepared, layer: str | None, batch_size: int) -> tuple[str, np.ndarray, np.ndarray] | None:
@@ -120,8 +112,8 @@ def cached_method(fn: Method) -> Method:
         if fresh:
             return fresh[0]
         meta = json.loads(str(got["meta"]))
-        return SaliencyResult(got["maps"], got["signed"], meta["method"], meta["layer"], meta["score"], p.target,
-                              p.target_name, p.inputs, meta["extra"])
+        return SaliencyResult(got["maps"], got["signed"], meta["layer"], p.target, p.target_name, p.inputs,
+                              method=meta["method"], score=meta["score"], extra=meta["extra"])
 
     return run
 

@@ -8,27 +8,18 @@ import numpy as np
 
 from ..model.adapter import ModelAdapter
 from ..cache.disk import cached, model_identity
-from ..data.inputs import Inputs, prepare
+from ..data.inputs import prepare
+from .result import HeatmapResult
 
 
-@dataclass
-class GradCAMResult:
-    """Grad-CAM maps for one target class over an image set."""
+@dataclass(kw_only=True)
+class GradCAMResult(HeatmapResult):
+    """Grad-CAM maps for one target class over an image set: after ReLU, not normalised (the raw map)."""
 
-    maps: np.ndarray  # [N, h, w] after ReLU, not normalised (the raw map)
-    signed: np.ndarray  # [N, h, w] before ReLU
-    layer: str
-    target: int
-    target_name: str
     logits: np.ndarray  # [N, K]
-    inputs: Inputs
 
     method = "Grad-CAM"
     score = "logit"
-
-    @property
-    def grid(self) -> tuple[int, int]:
-        return int(self.maps.shape[1]), int(self.maps.shape[2])
 
     def upsampled(self) -> np.ndarray:
         """Maps bilinearly upsampled to the input size and clipped at 0 (for display and overlays)."""
@@ -55,7 +46,8 @@ def gradcam(adapter: ModelAdapter, images: Any, target: str | int, *, layer: str
     path = adapter.resolve(layer) if layer else adapter.default_gradcam_layer()
     if len(inputs.images) == 0:
         empty = np.zeros((0, 1, 1), np.float32)
-        return GradCAMResult(empty, empty, path, idx, adapter.class_name(idx), np.zeros((0, adapter.num_classes)), inputs)
+        return GradCAMResult(empty, empty, path, idx, adapter.class_name(idx), inputs,
+                             logits=np.zeros((0, adapter.num_classes)))
 
     def compute() -> dict[str, np.ndarray]:
         logits, (acts,), (grads,) = adapter.capture(inputs.images, [path], idx, batch_size=batch_size)
@@ -70,4 +62,5 @@ def gradcam(adapter: ModelAdapter, images: Any, target: str | int, *, layer: str
 
     got = cached("gradcam", (model_identity(adapter), inputs.images, idx, path), compute)
     signed = got["signed"]
-    return GradCAMResult(np.maximum(signed, 0.0), signed, path, idx, adapter.class_name(idx), got["logits"], inputs)
+    return GradCAMResult(np.maximum(signed, 0.0), signed, path, idx, adapter.class_name(idx), inputs,
+                         logits=got["logits"])

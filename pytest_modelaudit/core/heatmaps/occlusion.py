@@ -17,25 +17,23 @@ from ..model.adapter import ModelAdapter
 from ..cache.disk import cached, model_identity
 from ...errors import ModelAuditError
 from ..data.fills import make_fills
-from ..data.inputs import Inputs, prepare
+from ..data.inputs import prepare
+from .result import HeatmapResult
 from ..data.removal import Removal, RemovalJudge
 
 
-@dataclass
-class OcclusionResult:
-    """Occlusion maps for one target class: mean logit (and probability) drop per pixel."""
+@dataclass(kw_only=True)
+class OcclusionResult(HeatmapResult):
+    """Occlusion maps for one target class: mean logit drop per pixel (`maps`, signed; `signed` is the same),
+    the probability drop beside it, and the fill the windows put in (to judge whether it removed a region)."""
 
-    maps: np.ndarray  # [N, H, W] mean logit drop of the windows covering each pixel (signed)
     prob_maps: np.ndarray  # [N, H, W] mean probability drop
     base_logit: np.ndarray  # [N]
     base_prob: np.ndarray  # [N]
-    target: int
-    target_name: str
     patch: tuple[int, int]
     stride: tuple[int, int]
     fill: str
     windows: int
-    inputs: Inputs
     x_model: np.ndarray | None = field(default=None, repr=False)  # the images in model-input space
     fill_content: np.ndarray | None = field(default=None, repr=False)  # what the windows put in, [N, H, W, C]
     span: float = 1.0  # width of the input range in model-input space
@@ -43,14 +41,6 @@ class OcclusionResult:
 
     method = "occlusion"
     score = "logit drop"
-
-    @property
-    def grid(self) -> tuple[int, int]:
-        return int(self.maps.shape[1]), int(self.maps.shape[2])
-
-    @property
-    def layer(self) -> str:
-        return f"input (patch {self.patch[0]}x{self.patch[1]}, stride {self.stride[0]}x{self.stride[1]}, fill '{self.fill}')"
 
 
 def window_starts(size: int, patch: int, stride: int) -> list[int]:
@@ -143,7 +133,9 @@ def occlusion(adapter: ModelAdapter, images: Any, target: str | int, *, patch: i
     # keyed by the fill's content, so any fill (a callable's output, a seeded shuffle) is addressed exactly
     got = cached("occlusion", (model_identity(adapter), inputs.images, idx, (ph, pw), (sh, sw), content), compute)
     return OcclusionResult(
-        maps=got["maps"], prob_maps=got["prob_maps"], base_logit=got["base_logit"], base_prob=got["base_prob"],
+        maps=got["maps"], signed=got["maps"],
+        layer=f"input (patch {ph}x{pw}, stride {sh}x{sw}, fill '{fills[0].name}')",
+        prob_maps=got["prob_maps"], base_logit=got["base_logit"], base_prob=got["base_prob"],
         target=idx, target_name=adapter.class_name(idx), patch=(ph, pw), stride=(sh, sw), fill=fills[0].name,
         windows=len(ys) * len(xs), inputs=inputs, x_model=x, fill_content=np.asarray(content, np.float32),
         span=input_span(adapter), seed=seed,
