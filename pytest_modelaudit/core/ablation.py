@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .model.adapter import ModelAdapter, logit_margin
+from .perturbation import masked_logits
 from .cache.disk import cached, model_identity
 from .data.fills import Fill, make_fills
 from .data.inputs import Inputs, prepare, prepare_region
@@ -106,26 +107,10 @@ def input_span(adapter: ModelAdapter) -> float:
     return float(np.abs(hi - lo).mean()) or 1.0
 
 
-def _mix_function(adapter: ModelAdapter) -> Any:
-    def build() -> Any:
-        import tensorflow as tf
-
-        logits_fn = adapter._logits_function()
-
-        def run(x: Any, f: Any, m: Any) -> Any:
-            return logits_fn(x * (1.0 - m) + f * m)
-
-        return tf.function(run, reduce_retracing=True)
-
-    return adapter.built(("mix",), build)
-
-
 def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, region: Any, *,
                     fills: Sequence[Any] | None = None, fill_images: Any = None, seed: int = 0,
                     batch_size: int = 64) -> AblationResult:
     """Base score once, then every (image, fill) variant in batched traced passes: region replaced and region kept."""
-    import tensorflow as tf
-
     inputs = prepare(adapter, images)
     h, w, _ = adapter.input_shape
     m = prepare_region(region, images, (h, w))
@@ -141,19 +126,17 @@ def region_ablation(adapter: ModelAdapter, images: Any, target: str | int, regio
     def compute() -> dict[str, np.ndarray]:
         base = adapter.logits(x, preprocessed=True, batch_size=batch_size) if n else np.zeros((0, adapter.num_classes), np.float32)
         # jobs: (fill, image, keep_region_only)
-        jobs = [(kk, i, only) for only in (False, True) for kk in range(k) for i in range(n)]
-        mix = _mix_function(adapter)
-        out = np.zeros((2, k, n, base.shape[-1]), np.float32)
-        for s in range(0, len(jobs), batch_size):
-            chunk = jobs[s : s + batch_size]
-            kk = np.array([j[0] for j in chunk])
-            ii = np.array([j[1] for j in chunk])
-            only = np.array([j[2] for j in chunk])
+        jobs = np.array([(kk, i, only) for only in (0, 1) for kk in range(k) for i in range(n)], np.int64).reshape(-1, 3)
+
+        def batch(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            kk, ii, only = chunk[:, 0], chunk[:, 1], chunk[:, 2].astype(bool)
             fb = np.stack([(only_list if o else fill_list)[a].content[b] for a, b, o in zip(kk, ii, only)])
             mb = m[ii][..., None]
-            mb = np.where(only[:, None, None, None], 1.0 - mb, mb).astype(np.float32)
-            lg = np.asarray(mix(tf.constant(x[ii]), tf.constant(fb), tf.constant(mb)))
-            out[only.astype(int), kk, ii] = lg
+            return x[ii], fb, np.where(only[:, None, None, None], 1.0 - mb, mb).astype(np.float32)
+
+        out = np.zeros((2, k, n, base.shape[-1]), np.float32)
+        if len(jobs):
+            out[jobs[:, 2], jobs[:, 0], jobs[:, 1]] = masked_logits(adapter, jobs, batch, batch_size=batch_size)
         return {"base": base, "out": out}
 
     # keyed by the fills' content (seeded shuffles, user images, callables alike) and the region

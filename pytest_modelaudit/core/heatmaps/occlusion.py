@@ -1,9 +1,9 @@
 """Occlusion: slide a patch over each image, replace it with a fill, and map the drop of the target logit.
 
 Windows cover the whole image, borders included (a last, clipped-back window per axis); where windows
-overlap their drops are averaged. The base score is computed once; every (image, window) variant is
-built on the device inside one traced function and run in fixed-size batches, so memory is bounded by
-one batch whatever the number of windows.
+overlap their drops are averaged. The base score is computed once; every (image, window) variant runs on
+the one masked-forward engine (core/perturbation.py) in fixed-size batches, so memory is bounded by one
+batch whatever the number of windows.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 
 from ..ablation import input_span
 from ..model.adapter import ModelAdapter
+from ..perturbation import masked_logits
 from ..cache.disk import cached, model_identity
 from ...errors import ModelAuditError
 from ..data.fills import make_fills
@@ -58,32 +59,10 @@ def _pair(v: int | tuple[int, int], name: str) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def _mix_window_function(adapter: ModelAdapter) -> Any:
-    def build() -> Any:
-        import tensorflow as tf
-
-        logits_fn = adapter._logits_function()
-
-        def run(x: Any, f: Any, y0: Any, x0: Any, ph: Any, pw: Any) -> Any:
-            h, w = tf.shape(x)[1], tf.shape(x)[2]
-            rows = tf.range(h)[None, :, None]
-            cols = tf.range(w)[None, None, :]
-            inside = ((rows >= y0[:, None, None]) & (rows < (y0 + ph)[:, None, None])
-                      & (cols >= x0[:, None, None]) & (cols < (x0 + pw)[:, None, None]))
-            m = tf.cast(inside, x.dtype)[..., None]
-            return logits_fn(x * (1.0 - m) + f * m)
-
-        return tf.function(run, reduce_retracing=True, autograph=False)  # no Python control flow
-
-    return adapter.built(("occlusion",), build)
-
-
 def occlusion(adapter: ModelAdapter, images: Any, target: str | int, *, patch: int | tuple[int, int] = 8,
               stride: int | tuple[int, int] | None = None, fill: Any = "mean", batch_size: int = 64,
               seed: int = 0) -> OcclusionResult:
     """Occlusion map of the target logit: mean drop over the windows covering each pixel."""
-    import tensorflow as tf
-
     inputs = prepare(adapter, images)
     h, w, _ = adapter.input_shape
     ph, pw = _pair(patch, "patch")
@@ -108,25 +87,25 @@ def occlusion(adapter: ModelAdapter, images: Any, target: str | int, *, patch: i
         jobs = np.array([(i, y, x0) for i in range(n) for y in ys for x0 in xs], dtype=np.int32).reshape(-1, 3)
         base = adapter.logits(x, preprocessed=True, batch_size=batch_size) if n else np.zeros((0, adapter.num_classes))
         base_prob = adapter.probabilities(base) if n else base
-        fn = _mix_window_function(adapter)
+        rows, cols = np.arange(h)[None, :, None], np.arange(w)[None, None, :]
+
+        def batch(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ii, y0, c0 = chunk[:, 0], chunk[:, 1, None, None], chunk[:, 2, None, None]
+            inside = (rows >= y0) & (rows < y0 + ph) & (cols >= c0) & (cols < c0 + pw)
+            return x[ii], content[ii], inside[..., None]
+
         logit_drop = np.zeros((n, h, w), np.float64)
         prob_drop = np.zeros((n, h, w), np.float64)
         count = np.zeros((h, w), np.float64)
         for y in ys:
             for x0 in xs:
                 count[y : y + ph, x0 : x0 + pw] += 1
-        for s in range(0, len(jobs), batch_size):
-            chunk = jobs[s : s + batch_size]
-            real = len(chunk)
-            if real < batch_size and len(jobs) > batch_size:  # pad to the fixed batch size: one trace
-                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - real, 0)])
-            ii = chunk[:, 0]
-            lg = np.asarray(fn(tf.constant(x[ii]), tf.constant(content[ii]), tf.constant(chunk[:, 1]),
-                               tf.constant(chunk[:, 2]), tf.constant(ph), tf.constant(pw)))[:real]
-            pr = adapter.probabilities(lg)
-            for (i, y, x0), l, p in zip(chunk[:real], lg[:, idx], pr[:, idx]):
-                logit_drop[i, y : y + ph, x0 : x0 + pw] += base[i, idx] - l
-                prob_drop[i, y : y + ph, x0 : x0 + pw] += base_prob[i, idx] - p
+        # padded to the fixed batch size: one traced shape for every batch
+        lg = masked_logits(adapter, jobs, batch, batch_size=batch_size, pad=True) if len(jobs) else np.zeros((0, 1))
+        pr = adapter.probabilities(lg) if len(jobs) else lg
+        for (i, y, x0), l, p in zip(jobs, lg[:, idx] if len(jobs) else [], pr[:, idx] if len(jobs) else []):
+            logit_drop[i, y : y + ph, x0 : x0 + pw] += base[i, idx] - l
+            prob_drop[i, y : y + ph, x0 : x0 + pw] += base_prob[i, idx] - p
         return {"maps": (logit_drop / count).astype(np.float32), "prob_maps": (prob_drop / count).astype(np.float32),
                 "base_logit": base[:, idx] if n else np.zeros(0), "base_prob": base_prob[:, idx] if n else np.zeros(0)}
 
