@@ -18,10 +18,17 @@ scene has one) and ``mark`` (the corner box, whether or not the scene has the ma
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+STARTERS = Path(__file__).resolve().parents[2] / "example_audits" / "starters"
+if str(STARTERS) not in sys.path:
+    sys.path.insert(0, str(STARTERS))
+from starter_scenes import _lowfreq  # noqa: E402  (the smooth random field the starter scenes use too)
 
 SIZE = 32
 OBJECTS = ("disc", "cross", "triangle")
@@ -41,16 +48,6 @@ class Scene:
     angle: float = 0.0
     colour: tuple = (0.5, 0.2, 0.2)
     mark: bool = False
-
-
-def _lowfreq(rng: np.random.Generator, cells: int, size: int = SIZE) -> np.ndarray:
-    """Smooth random field in [-1, 1] (a cells x cells grid bilinearly upsampled)."""
-    grid = rng.uniform(-1.0, 1.0, size=(cells + 1, cells + 1))
-    pos = np.linspace(0.0, cells, size)
-    i0 = np.clip(np.floor(pos).astype(int), 0, cells - 1)
-    t = pos - i0
-    rows = grid[i0] * (1 - t)[:, None] + grid[i0 + 1] * t[:, None]
-    return rows[:, i0] * (1 - t)[None, :] + rows[:, i0 + 1] * t[None, :]
 
 
 def _hsv(h: float, s: float, v: float) -> np.ndarray:
