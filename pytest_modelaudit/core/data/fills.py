@@ -20,7 +20,7 @@ class Fill:
     name: str
     description: str
     content: np.ndarray
-    coverage: float = 1.0  # share of the region this fill had content for (shuffle: donors' own outside)
+    coverage: float = 1.0  # share of the region this fill had content for (shuffle: what its donors could give)
     keeps_shape: str = ""  # why this fill may leave the region's shape in place (a flat colour, a blur); "" if not
 
 
