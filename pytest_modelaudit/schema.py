@@ -6,6 +6,7 @@ docs/results-schema.md describes the file itself.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from typing import Any
 
@@ -24,6 +25,15 @@ METHOD_LABELS = {
 METHOD_KEYS = tuple(METHOD_LABELS)
 
 _RECORDED_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,80}")
+
+
+def json_number(v: Any) -> float | None:
+    """A number as results.json stores it: a finite float, or null (NaN, infinities, what is not a number)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def normalise_status(status: object) -> str:

@@ -1,7 +1,6 @@
 """Turn an audit's checks and outcome into the JSON record of docs/results-schema.md."""
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -11,19 +10,10 @@ from ..core.checks.heatmap import HeatmapEvidence
 from ..core.tcav.informative import GRADIENT_VARIATION_MIN
 from ..core.tcav.checks import MIN_MAGNITUDE_Z, TCAVEvidence
 from ..core.checks.verdicts import WORST_FIRST, Check, Status
-from ..schema import deciding_check
+from ..schema import deciding_check, json_number
 from .thumbnails import image_uri, mask_uri
 
 TELLING_IMAGES = 6
-
-
-def _num(v: Any) -> float | None:
-    """A JSON-safe number: NaN and inf become null."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _grid(a: np.ndarray) -> list[list[float]]:
@@ -67,8 +57,8 @@ def heatmap_evidence(ev: HeatmapEvidence, threshold: Any) -> dict[str, Any]:
             "heatmap": _grid(maps[k]),
             "mask": mask_uri(ev.region[i]),
             "mask_grid": _grid(mask_grids[k]),
-            "share": _num(s.share[i]),
-            "lift": _num(s.lift[i]),
+            "share": json_number(s.share[i]),
+            "lift": json_number(s.lift[i]),
             "degenerate": bool(s.degenerate[i]),
             "companions": {name: _grid(_display(m[i : i + 1])[0]) for name, m in ev.companions.items()},
         })
@@ -94,7 +84,7 @@ def heatmap_evidence(ev: HeatmapEvidence, threshold: Any) -> dict[str, Any]:
         "method_details": {k: v for k, v in getattr(r, "extra", {}).items() if isinstance(v, (int, float, str))},
         "images": images,
         "per_image": [
-            {"name": n, "share": _num(s.share[i]), "lift": _num(s.lift[i]), "degenerate": bool(s.degenerate[i])}
+            {"name": n, "share": json_number(s.share[i]), "lift": json_number(s.lift[i]), "degenerate": bool(s.degenerate[i])}
             for i, n in enumerate(r.inputs.names)
         ],
         "honesty": honesty_json(ev) if ev.honesty is not None else None,
@@ -119,7 +109,7 @@ def honesty_json(ev: HeatmapEvidence) -> dict[str, Any]:
     return {
         "method_key": h.method,
         "images": h.images,
-        "checks": [{"name": c.name, "value": _num(c.value), "threshold": c.threshold, "passed": c.passed,
+        "checks": [{"name": c.name, "value": json_number(c.value), "threshold": c.threshold, "passed": c.passed,
                     "detail": c.detail, "values": _nums(c.values)} for c in h.checks],
         "example_image": image_uri(r.inputs.images[0]) if h.images else None,
         "example_name": r.inputs.names[0] if h.images else None,
@@ -133,8 +123,8 @@ def honesty_json(ev: HeatmapEvidence) -> dict[str, Any]:
 def stability_json(st: Any, threshold: Any) -> dict[str, Any]:
     """The metric on the clean images and under noise; unstable when the spread straddles the threshold."""
     lo, hi = st.spread
-    return {"metric": st.metric, "clean": _num(st.clean), "noisy": _nums(st.noisy), "noise": st.noise,
-            "spread": [_num(lo), _num(hi)], "unstable": bool(threshold.holds(lo) != threshold.holds(hi))}
+    return {"metric": st.metric, "clean": json_number(st.clean), "noisy": _nums(st.noisy), "noise": st.noise,
+            "spread": [json_number(lo), json_number(hi)], "unstable": bool(threshold.holds(lo) != threshold.holds(hi))}
 
 
 def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> dict[str, Any]:
@@ -153,10 +143,10 @@ def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> d
         fills = {}
         for j, f in enumerate(r.fills):
             fills[f.name] = {
-                "logit_drop": _num(r.logit_drop[j, i]),
-                "prob_drop": _num(r.prob_drop[j, i]),
-                "region_only_prob": _num(r.region_only_prob[j, i]),
-                "removal": _num(removals[j].per_image[i]) if j < len(removals) else None,
+                "logit_drop": json_number(r.logit_drop[j, i]),
+                "prob_drop": json_number(r.prob_drop[j, i]),
+                "region_only_prob": json_number(r.region_only_prob[j, i]),
+                "removal": json_number(removals[j].per_image[i]) if j < len(removals) else None,
                 "ablated": show(r.ablated(j, i)),
                 "kept": show(r.kept(j, i)) if r.only_fills else None,
             }
@@ -164,14 +154,14 @@ def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> d
             "name": r.inputs.names[i],
             "image": image_uri(r.inputs.images[i]),
             "mask": mask_uri(r.region[i]),
-            "base_logit": _num(r.base_logit[i]),
-            "base_prob": _num(r.base_prob[i]),
+            "base_logit": json_number(r.base_logit[i]),
+            "base_prob": json_number(r.base_prob[i]),
             "fills": fills,
         })
     valid = r.valid
 
     def mean(a: np.ndarray) -> float | None:
-        return _num(a[valid].mean()) if valid.any() else None
+        return json_number(a[valid].mean()) if valid.any() else None
 
     fill_rows = []
     for j, f in enumerate(r.fills):
@@ -182,7 +172,7 @@ def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> d
             "mean_margin_drop": mean(r.margin_drop[j]) if r.ablated_margin.size else None,
         }
         if j < len(removals):
-            row.update(removal=_num(removals[j].ratio), admissible=bool(removals[j].admissible),
+            row.update(removal=json_number(removals[j].ratio), admissible=bool(removals[j].admissible),
                        not_counted=removals[j].reason or None)
         fill_rows.append(row)
     return {
@@ -201,43 +191,43 @@ def ablation_evidence(ev: AblationEvidence, upper_only: bool, adapter: Any) -> d
         "resize": r.inputs.resize or None,
         "images": images,
         "per_image": [
-            {"name": n, "base_prob": _num(r.base_prob[i]),
-             "prob_drop": {f.name: _num(r.prob_drop[j, i]) for j, f in enumerate(r.fills)},
-             "logit_drop": {f.name: _num(r.logit_drop[j, i]) for j, f in enumerate(r.fills)},
-             "region_only_prob": {f.name: _num(r.region_only_prob[j, i]) for j, f in enumerate(r.fills)}}
+            {"name": n, "base_prob": json_number(r.base_prob[i]),
+             "prob_drop": {f.name: json_number(r.prob_drop[j, i]) for j, f in enumerate(r.fills)},
+             "logit_drop": {f.name: json_number(r.logit_drop[j, i]) for j, f in enumerate(r.fills)},
+             "region_only_prob": {f.name: json_number(r.region_only_prob[j, i]) for j, f in enumerate(r.fills)}}
             for i, n in enumerate(r.inputs.names)
         ],
     }
 
 
 def _nums(values: Any) -> list[float | None]:
-    return [_num(v) for v in np.asarray(values, float).ravel()]
+    return [json_number(v) for v in np.asarray(values, float).ravel()]
 
 
 def _null_json(n: Any) -> dict[str, Any] | None:
     """A pseudo-concept comparison (tcav_stats.NullComparison) as JSON, or None."""
     if n is None:
         return None
-    return {"concept_mean": _num(n.concept_mean), "null_mean": _num(n.null_mean), "null_sd": _num(n.null_sd),
-            "n_null": int(n.n_null), "effect": _num(n.effect), "interval": [_num(n.interval[0]), _num(n.interval[1])],
-            "p_greater": _num(n.p_greater), "p_less": _num(n.p_less), "p_two_sided": _num(n.p_two_sided),
-            "p_equivalent": _num(n.p_equivalent), "margin": _num(n.margin)}
+    return {"concept_mean": json_number(n.concept_mean), "null_mean": json_number(n.null_mean), "null_sd": json_number(n.null_sd),
+            "n_null": int(n.n_null), "effect": json_number(n.effect), "interval": [json_number(n.interval[0]), json_number(n.interval[1])],
+            "p_greater": json_number(n.p_greater), "p_less": json_number(n.p_less), "p_two_sided": json_number(n.p_two_sided),
+            "p_equivalent": json_number(n.p_equivalent), "margin": json_number(n.margin)}
 
 
 def _tcav_layer_extra(s: Any, lr: Any) -> dict[str, Any]:
     """A layer's informativeness, pseudo-concept null, outcome and contrast (default mode; display in reference)."""
     out: dict[str, Any] = {
-        "gradient_variation": _num(lr.gradient_variation), "informative": bool(lr.informative),
-        "informative_reason": lr.informative_reason or None, "zero_derivatives": _num(lr.zero_derivatives),
-        "one_sided_share": _num(lr.one_sided_share), "null_scores": _nums(lr.null_scores),
+        "gradient_variation": json_number(lr.gradient_variation), "informative": bool(lr.informative),
+        "informative_reason": lr.informative_reason or None, "zero_derivatives": json_number(lr.zero_derivatives),
+        "one_sided_share": json_number(lr.one_sided_share), "null_scores": _nums(lr.null_scores),
         "null": _null_json(s.null), "reason": s.reason or None, "outcome": s.outcome or None,
-        "p_holm": {k: _num(v) for k, v in s.p_holm.items()} or None, "contrast": None,
-        "magnitude_z": _num(s.magnitude_z), "magnitude_z_min": MIN_MAGNITUDE_Z,
+        "p_holm": {k: json_number(v) for k, v in s.p_holm.items()} or None, "contrast": None,
+        "magnitude_z": json_number(s.magnitude_z), "magnitude_z_min": MIN_MAGNITUDE_Z,
     }
     if s.contrast is not None:
         out["contrast"] = {
             "siblings": list(lr.contrast), "scores": _nums(lr.contrast_scores),
-            "accuracies": _nums(lr.contrast_accuracies), "accuracy_mean": _num(s.contrast_accuracy),
+            "accuracies": _nums(lr.contrast_accuracies), "accuracy_mean": json_number(s.contrast_accuracy),
             "null_scores": _nums(lr.contrast_null), "stats": _null_json(s.contrast),
         }
     return out
@@ -253,12 +243,12 @@ def tcav_evidence(ev: TCAVEvidence) -> dict[str, Any]:
             "concept_scores": _nums(lr.concept_scores), "random_scores": _nums(lr.random_scores),
             "other_scores": None if s.other is None else _nums(s.other),
             "magnitudes": _nums(lr.concept_magnitudes),
-            "concept_accuracies": _nums(lr.concept_accuracies), "concept_accuracy_mean": _num(s.accuracy),
-            "random_accuracy_mean": _num(np.mean(lr.random_accuracies)),
-            "concept_mean": _num(c.concept_mean), "baseline_mean": _num(c.random_mean),
-            "effect": _num(c.effect), "ci": [_num(c.ci[0]), _num(c.ci[1])],
-            "p_welch": _num(c.p_welch), "p_greater": _num(c.p_greater), "p_within": _num(c.p_within),
-            "p_one_sample": _num(c.p_one_sample), "p_student": _num(s.p_student), "p_adjusted": _num(s.p_adjusted),
+            "concept_accuracies": _nums(lr.concept_accuracies), "concept_accuracy_mean": json_number(s.accuracy),
+            "random_accuracy_mean": json_number(np.mean(lr.random_accuracies)),
+            "concept_mean": json_number(c.concept_mean), "baseline_mean": json_number(c.random_mean),
+            "effect": json_number(c.effect), "ci": [json_number(c.ci[0]), json_number(c.ci[1])],
+            "p_welch": json_number(c.p_welch), "p_greater": json_number(c.p_greater), "p_within": json_number(c.p_within),
+            "p_one_sample": json_number(c.p_one_sample), "p_student": json_number(s.p_student), "p_adjusted": json_number(s.p_adjusted),
             "runs": len(lr.pairs), "baseline_runs": len(lr.random_pairs),
             **_tcav_layer_extra(s, lr),
         })
@@ -279,9 +269,9 @@ def tcav_evidence(ev: TCAVEvidence) -> dict[str, Any]:
         "random_sets": list(r.random_sets), "n_random": list(r.n_random),
         "contrast": list(r.contrast), "n_contrast": list(r.n_contrast),
         "gradient_variation_min": GRADIENT_VARIATION_MIN,
-        "alpha": ev.alpha, "min_accuracy": ev.min_accuracy, "params": {k: _num(v) for k, v in ev.params.items()},
+        "alpha": ev.alpha, "min_accuracy": ev.min_accuracy, "params": {k: json_number(v) for k, v in ev.params.items()},
         "decision": ev.decision,
-        "primary_p": _num(ev.primary_p),
+        "primary_p": json_number(ev.primary_p),
         "p_session_holm": None,
         "survives_session_correction": None,
         "layers": layers,
@@ -305,9 +295,9 @@ def check_json(check: Check, message: str) -> dict[str, Any]:
         "claim": check.claim,
         "status": check.status.value,
         "metric": check.metric,
-        "measured": _num(check.measured),
+        "measured": json_number(check.measured),
         "threshold": check.threshold.to_json(),
-        "metrics": {k: _num(v) for k, v in check.metrics.items()},
+        "metrics": {k: json_number(v) for k, v in check.metrics.items()},
         "message": "" if check.status is Status.PASS else message,
         "reason": check.reason,
         "detail": check.detail,
@@ -323,8 +313,8 @@ def session_holm(audits: list[dict[str, Any]]) -> None:
     found = [c["evidence"] for a in audits for c in a["checks"] if c["evidence"].get("type") == "tcav"]
     adjusted = holm([e["primary_p"] if e["primary_p"] is not None else float("nan") for e in found])
     for e, p in zip(found, adjusted):
-        e["p_session_holm"] = _num(p)
-        e["survives_session_correction"] = None if _num(p) is None else bool(p < e["alpha"])
+        e["p_session_holm"] = json_number(p)
+        e["survives_session_correction"] = None if json_number(p) is None else bool(p < e["alpha"])
 
 
 def worst(statuses: list[Status]) -> Status:

@@ -7,17 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ...schema import json_number
 from .store import STABLE_KIND, Loaded, baseline_path, load_baseline
 
 # --------------------------------------------------------------------------------------------- metrics
-
-def finite(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
 
 def check_keys(checks: list[Any]) -> list[str | None]:
     """A stable key per check: its kind, `kind#2` for the second check of that kind (None for stable checks)."""
@@ -43,16 +36,16 @@ def evidence_metrics(result: Any) -> dict[str, float | None]:
     if isinstance(result, AblationResult):
         valid = result.valid
         if valid.any():
-            out["base_prob"] = finite(result.base_prob[valid].mean())
+            out["base_prob"] = json_number(result.base_prob[valid].mean())
             for j, f in enumerate(result.fills):
-                out[f"prob_drop[{f.name}]"] = finite(result.prob_drop[j][valid].mean())
-                out[f"logit_drop[{f.name}]"] = finite(result.logit_drop[j][valid].mean())
-                out[f"region_only_prob[{f.name}]"] = finite(result.region_only_prob[j][valid].mean())
+                out[f"prob_drop[{f.name}]"] = json_number(result.prob_drop[j][valid].mean())
+                out[f"logit_drop[{f.name}]"] = json_number(result.logit_drop[j][valid].mean())
+                out[f"region_only_prob[{f.name}]"] = json_number(result.region_only_prob[j][valid].mean())
     elif isinstance(result, TCAVResult):
         for layer in result.layers:
-            out[f"tcav[{layer.layer}]"] = finite(np.mean(layer.concept_scores))
-            out[f"random[{layer.layer}]"] = finite(np.mean(layer.random_scores))
-            out[f"cav_acc[{layer.layer}]"] = finite(np.mean(layer.concept_accuracies))
+            out[f"tcav[{layer.layer}]"] = json_number(np.mean(layer.concept_scores))
+            out[f"random[{layer.layer}]"] = json_number(np.mean(layer.random_scores))
+            out[f"cav_acc[{layer.layer}]"] = json_number(np.mean(layer.concept_accuracies))
     return out
 
 
@@ -93,7 +86,7 @@ def audit_metrics(audit: Any) -> dict[str, float | None]:
     for key, c in zip(check_keys(audit.checks), audit.checks):
         if key is not None:
             for name, v in c.metrics.items():
-                out[f"{key}.{name}"] = finite(v)
+                out[f"{key}.{name}"] = json_number(v)
     state = audit.baseline()
     if state is not None:
         out.update(state.extra)
@@ -153,5 +146,5 @@ def metric_drifts(now: dict[str, float | None], base: dict[str, Any],
     out = []
     for name in list(now) + [k for k in base if k not in now]:
         atol, rtol = tolerances.get(name, (None, None))
-        out.append(Drift(name, finite(base.get(name)), now.get(name), name in base, atol, rtol))
+        out.append(Drift(name, json_number(base.get(name)), now.get(name), name in base, atol, rtol))
     return out

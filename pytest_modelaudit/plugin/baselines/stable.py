@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ...errors import ModelAuditError
-from .drift import AuditBaseline, audit_metrics, check_keys, finite, metric_drifts
+from ...schema import json_number
+from .drift import AuditBaseline, audit_metrics, check_keys, metric_drifts
 from .store import (BASELINE_VERSION, MAX_LISTED, NOT_COMPARED, STABLE_KIND, UPDATE_HINT, BaselineError,
                     BaselineWarning, display_path, versions, write_baseline)
 
@@ -30,7 +31,7 @@ def _candidates(audit: Any, result: Any, state: AuditBaseline) -> dict[str, floa
     out: dict[str, float | None] = {}
     for key, c in zip(check_keys(audit.checks), audit.checks):
         if key is not None and getattr(c.evidence, "result", None) is result:
-            out.update({f"{key}.{n}": finite(v) for n, v in c.metrics.items()})
+            out.update({f"{key}.{n}": json_number(v) for n, v in c.metrics.items()})
     if out:
         return out
     kind = "ablation" if hasattr(result, "fills") else "tcav" if hasattr(result, "concept") else None
