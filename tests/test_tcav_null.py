@@ -252,6 +252,7 @@ def test_a_consistent_sign_without_a_large_directional_derivative_decides_nothin
     from dataclasses import replace
 
     from pytest_modelaudit.core.tcav.checks import MIN_MAGNITUDE_Z
+    from pytest_modelaudit.core.tcav.layers import GREY_Z
 
     red = tcav(model, "red_class", "red", layers=["feat"], concepts=lib, cache=MemoryCache())
     layer = red.layers[0]
@@ -263,8 +264,36 @@ def test_a_consistent_sign_without_a_large_directional_derivative_decides_nothin
         mags = np.full_like(layer.concept_magnitudes, null.mean() + z * scale)
         return replace(red, layers=[replace(layer, concept_magnitudes=mags)])
 
-    weak = depends_check(at(MIN_MAGNITUDE_Z - 1))
-    assert weak.status is Status.FAIL and weak.evidence.layers[0].magnitude_z == pytest.approx(MIN_MAGNITUDE_Z - 1)
-    assert f"depends / opposes need {MIN_MAGNITUDE_Z:g}" in weak.detail
+    # between GREY_Z and MIN_MAGNITUDE_Z ignored and relied-on concepts both occur: neither shown nor refuted
+    grey = depends_check(at(MIN_MAGNITUDE_Z - 1))
+    assert grey.status is Status.INCONCLUSIVE and grey.evidence.layers[0].magnitude_z == pytest.approx(MIN_MAGNITUDE_Z - 1)
+    assert f"between +{GREY_Z:g} and +{MIN_MAGNITUDE_Z:g} pseudo-concept sd" in grey.reason and "contrast=" in grey.reason
+    assert f"depends / opposes need {MIN_MAGNITUDE_Z:g}" in grey.detail
     assert independent_check(at(MIN_MAGNITUDE_Z - 1)).status is not Status.PASS
+    # no more than random sets move the logit: evidence against depends
+    weak = depends_check(at(GREY_Z - 1))
+    assert weak.status is Status.FAIL and weak.reason is None
     assert depends_check(at(MIN_MAGNITUDE_Z + 1)).status is Status.PASS
+
+
+def test_opposes_in_the_grey_zone_is_inconclusive_and_below_it_is_shown(model, lib):
+    """The mirror for opposes: the green concept (less R than random) at set directional-derivative sizes."""
+    from dataclasses import replace
+
+    from pytest_modelaudit.core.tcav.layers import GREY_Z, MIN_MAGNITUDE_Z
+
+    green = tcav(model, "red_class", "green", layers=["feat"], concepts=lib, cache=MemoryCache())
+    layer = green.layers[0]
+    null = layer.null_magnitudes
+    scale = null.std(ddof=1) * np.sqrt(1 + 1 / len(null))
+
+    def at(z: float):
+        mags = np.full_like(layer.concept_magnitudes, null.mean() + z * scale)
+        return replace(green, layers=[replace(layer, concept_magnitudes=mags)])
+
+    assert opposes_check(at(-MIN_MAGNITUDE_Z - 1)).status is Status.PASS
+    grey = opposes_check(at(-(GREY_Z + MIN_MAGNITUDE_Z) / 2))
+    assert grey.status is Status.INCONCLUSIVE and "neither shown nor refuted" in grey.reason
+    assert opposes_check(at(-GREY_Z + 1)).status is Status.FAIL
+    # a concept pointing the other way is refuted whatever its size
+    assert opposes_check(at(MIN_MAGNITUDE_Z - 1)).status is Status.FAIL

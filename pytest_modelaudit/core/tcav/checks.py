@@ -10,7 +10,9 @@ score against the mean scores of the random sets scored like the concept, and, f
 directional derivative against theirs, which must also lie MIN_MAGNITUDE_Z of their sd away. Three outcomes per layer, each
 Holm-corrected over the layers that decide: depends (significantly above by at least min_effect), opposes
 (significantly below by at least min_effect: the concept pushes the class away), independent (within
-+-margin by two one-sided tests). With `contrast`, the claims decide on the concept against its sibling
++-margin by two one-sided tests). A depends / opposes layer that points the claim's way with a directional
+derivative between GREY_Z and MIN_MAGNITUDE_Z sd, where ignored concepts also lie, is INCONCLUSIVE, not FAIL,
+and so is the claim when no layer passes. With `contrast`, the claims decide on the concept against its sibling
 concepts instead; the random-based comparison is kept in the evidence. `mode="tcav-reference"` keeps
 tensorflow/tcav's two-sided Student test against the random runs, unchanged.
 """
@@ -47,6 +49,8 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
         strong = (L.significant(s.p_adjusted, alpha, result.mode) and s.effect >= min_effect
                   and (min_score is None or score >= min_score))
         s.verdict = Status.PASS if strong and (ref or L.moves_logit(s, +1)) else Status.FAIL
+        if s.verdict == Status.FAIL and not ref and L.grey(s, +1, min_effect):
+            s.verdict, s.ambiguous = Status.INCONCLUSIVE, True
     deciding = [s for s in stats if (s.represented if ref else s.decides)]
     passing = [s for s in stats if s.verdict == Status.PASS]
     best = L.best(stats, passing, lambda s: s.effect, ref)
@@ -56,6 +60,8 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
     claim = (f"'{result.target_name}' depends on concept '{result.concept}': TCAV significantly above {against} "
              f"({test}) by at least {min_effect:.2f}{extra}, at one of {len(stats)} layer(s)")
     reason = L.no_layer_reason(result, stats, min_accuracy)
+    if reason is None and not passing and any(s.ambiguous for s in stats):
+        reason = L.grey_reason(stats, +1)
     if ref:
         decision = ("tensorflow/tcav 0.2.2: two-sided Student t-test of the random baseline's runs against the "
                     f"concept's, significant when p <= {alpha}, no correction; the concept must also score above the "
@@ -94,6 +100,8 @@ def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float =
         strong = s.p_adjusted < alpha and s.effect <= -min_effect
         s.verdict = (Status.INCONCLUSIVE if not s.decides else
                      Status.PASS if strong and L.moves_logit(s, -1) else Status.FAIL)
+        if s.verdict == Status.FAIL and L.grey(s, -1, min_effect):
+            s.verdict, s.ambiguous = Status.INCONCLUSIVE, True
     deciding = [s for s in stats if s.decides]
     passing = [s for s in stats if s.verdict == Status.PASS]
     best = L.best(stats, passing, lambda s: -s.effect)
@@ -106,6 +114,8 @@ def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float =
         if best.verdict == Status.FAIL:
             detail += "; " + L.why_not_shown(best, alpha, min_effect, -1)
     reason = L.no_layer_reason(result, stats, min_accuracy)
+    if reason is None and not passing and any(s.ambiguous for s in stats):
+        reason = L.grey_reason(stats, -1)
     if reason is None and L.undecidable(stats):
         detail += ("; " if detail else "") + "layers that decide nothing: " + L.undecidable(stats)
     evidence = TCAVEvidence(result, "opposes", stats, alpha, min_accuracy,

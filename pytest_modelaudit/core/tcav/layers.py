@@ -22,6 +22,11 @@ ALPHA = 0.05
 # (prediction scale) from theirs. On the validation suite (benchmarks/validity) concepts the models ignore
 # reached up to 6.0 at some layer, concepts they rely on 6.9 to 11.
 MIN_MAGNITUDE_Z = 6.5
+# Below GREY_Z the concept moves the logit along its CAV no more than random sets do (|z| < 2 on the prediction
+# scale): evidence against depends / opposes. Between GREY_Z and MIN_MAGNITUDE_Z both concepts the class ignores
+# and concepts it relies on occur (on the validation suite: ignored up to 6.0, opposing ones -1.2 to -8.1), so a
+# layer that points the claim's way there neither shows nor refutes it: INCONCLUSIVE, never FAIL.
+GREY_Z = 2.0
 
 
 @dataclass
@@ -43,6 +48,7 @@ class LayerStats:
     magnitude: tcav_stats.NullComparison | None = None  # mean directional derivative vs the pseudo-concepts'
     # (prediction test): its p decides above / below
     outcome: str = ""  # depends | opposes | independent | undecided (more_than: more | less | undecided)
+    ambiguous: bool = False  # points the claim's way, but not beyond what concepts the class ignores reach
     p_holm: dict[str, float] = field(default_factory=dict)  # Holm-adjusted p per direction: greater, less, equivalent
 
     @property
@@ -206,6 +212,8 @@ def overall(stats: list[LayerStats], all_needed: bool) -> Status:
         return Status.PASS if verdicts and set(verdicts) == {Status.PASS} else Status.INCONCLUSIVE
     if Status.PASS in verdicts:
         return Status.PASS
+    if any(s.ambiguous for s in stats):
+        return Status.INCONCLUSIVE
     return Status.FAIL if Status.FAIL in verdicts else Status.INCONCLUSIVE
 
 
@@ -235,6 +243,23 @@ def moves_logit(s: LayerStats, direction: int) -> bool:
     """The concept moves the logit along its CAV far beyond what random sets do (see MIN_MAGNITUDE_Z); without a
     measurable null spread it cannot be shown to."""
     return bool(np.isfinite(s.magnitude_z) and direction * s.magnitude_z >= MIN_MAGNITUDE_Z)
+
+
+def grey(s: LayerStats, direction: int, min_effect: float) -> bool:
+    """The layer points the claim's way (score effect and directional derivative) but its directional derivative
+    stays within what concepts the class ignores reach (below MIN_MAGNITUDE_Z): it can neither show nor refute it."""
+    return bool(s.decides and direction * s.effect >= min_effect and np.isfinite(s.magnitude_z)
+                and GREY_Z <= direction * s.magnitude_z < MIN_MAGNITUDE_Z)
+
+
+def grey_reason(stats: list[LayerStats], direction: int) -> str:
+    """Why a depends / opposes claim whose layers only point its way is INCONCLUSIVE, and what would decide it."""
+    layers = ", ".join(f"'{s.layer}' (directional derivative {s.magnitude_z:+.1f} sd, score effect {s.effect:+.3f})"
+                       for s in stats if s.ambiguous)
+    return (f"the concept points the claim's way at {layers}, but its directional derivative lies between "
+            f"{direction * GREY_Z:+g} and {direction * MIN_MAGNITUDE_Z:+g} pseudo-concept sd, where concepts the class "
+            "ignores also lie: neither shown nor refuted; what would decide it: contrast= with sibling concepts, more "
+            "target images, or an earlier layer")
 
 
 def why_not_shown(s: LayerStats, alpha: float, min_effect: float, direction: int, mode: str = "default",
