@@ -49,9 +49,20 @@ def _accuracies(pos_ok: np.ndarray, neg_ok: np.ndarray, concept: str, negative: 
             "overall": float((pos_ok.sum() + neg_ok.sum()) / total)}
 
 
+def gram(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Inner products of the rows of two sets of flattened activations (of a with itself when b is None)."""
+    a = np.asarray(a, np.float32).reshape(len(a), -1)
+    b = a if b is None else np.asarray(b, np.float32).reshape(len(b), -1)
+    return (a @ b.T).astype(np.float64)
+
+
 def train_cav(pos: np.ndarray, neg: np.ndarray, *, concept: str, negative: str, seed: int,
-              mode: str = "default") -> CAV:
-    """Fit concept-vs-negative on flattened activations; both sets truncated to the smaller size."""
+              mode: str = "default", pos_gram: np.ndarray | None = None, neg_gram: np.ndarray | None = None) -> CAV:
+    """Fit concept-vs-negative on flattened activations; both sets truncated to the smaller size.
+
+    The default estimator is solved entirely from inner products: each set's own Gram matrix (pos_gram, neg_gram:
+    computed here when not given, shared by every CAV of that set when given) and the pos x neg block, so a CAV
+    costs one cross product and one combination of the rows, with no centred copy of the activations."""
     n = min(len(pos), len(neg))
     rng = np.random.default_rng(seed)
     pos = np.asarray(pos, np.float32).reshape(len(pos), -1)[:n]
@@ -60,19 +71,26 @@ def train_cav(pos: np.ndarray, neg: np.ndarray, *, concept: str, negative: str, 
         return _train_reference(pos.astype(np.float64), neg.astype(np.float64), concept, negative, seed)
     tr_p, te_p = split(n, rng)
     tr_n, te_n = split(n, rng)
-    x = np.concatenate([pos[tr_p], neg[tr_n]])
+    kpp = gram(pos) if pos_gram is None else pos_gram[:n, :n]
+    knn = gram(neg) if neg_gram is None else neg_gram[:n, :n]
+    kpn = gram(pos, neg)
+    k = np.block([[kpp, kpn], [kpn.T, knn]])  # [2n, 2n]: pos rows, then neg rows
+    train = np.concatenate([tr_p, n + tr_n])
     y = np.concatenate([np.ones(len(tr_p)), -np.ones(len(tr_n))])
-    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
-    xc = x - mean
-    gram = (xc @ xc.T).astype(np.float64)  # n x n: the dual keeps the solve small when D >> n
-    lam = RIDGE * max(float(np.trace(gram)) / len(x), 1e-12)
-    alpha = np.linalg.solve(gram + lam * np.eye(len(x)), y - y.mean())
-    w = (xc.T @ alpha.astype(np.float32)).astype(np.float64)
-    b = y.mean() - mean.astype(np.float64) @ w
+    k_train = k[:, train]
+    row_mean = k_train.mean(axis=1)  # x_a . mean of the training rows
+    centred = k_train[train] - row_mean[train, None] - row_mean[None, train] + row_mean[train].mean()
+    lam = RIDGE * max(float(np.trace(centred)) / len(train), 1e-12)
+    alpha = np.linalg.solve(centred + lam * np.eye(len(train)), y - y.mean())
+    coef = alpha - alpha.mean()  # w = sum coef_i x_i over the training rows (zero-sum: the centring)
+    coef_pos, coef_neg = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    coef_pos[tr_p], coef_neg[tr_n] = coef[: len(tr_p)], coef[len(tr_p):]
+    w = (pos.T @ coef_pos + neg.T @ coef_neg).astype(np.float64)
+    proj = k_train @ coef  # x_a . w for every row
+    b = y.mean() - proj[train].mean()
     norm = np.linalg.norm(w)
     vector = w / norm if norm > 0 else w
-    accs = _accuracies(pos[te_p].astype(np.float64) @ w + b > 0, neg[te_n].astype(np.float64) @ w + b <= 0,
-                       concept, negative)
+    accs = _accuracies(proj[te_p] + b > 0, proj[n + te_n] + b <= 0, concept, negative)
     return CAV(concept, negative, vector.astype(np.float32), accs["overall"], accs)
 
 
@@ -90,14 +108,29 @@ def _train_reference(pos: np.ndarray, neg: np.ndarray, concept: str, negative: s
     return CAV(concept, negative, (-clf.coef_[0]).astype(np.float32), accs["overall"], accs)
 
 
+def set_gram(adapter: ModelAdapter, layer: str, acts: np.ndarray, acts_hash: str, pooling: str | None,
+             cache: ArrayCache) -> np.ndarray:
+    """One set's Gram matrix at a layer, once per content: shared by every CAV the set takes part in."""
+    key = ("gram", model_identity(adapter), layer, pooling, acts_hash)
+    hit = cache.get(key)
+    if hit is None:
+        hit = gram(acts)
+        cache.put(key, hit)
+    return np.asarray(hit)
+
+
 def cached_cav(adapter: ModelAdapter, layer: str, pos_name: str, pos: np.ndarray, pos_hash: str, neg_name: str,
          neg: np.ndarray, neg_hash: str, *, seed: int, mode: str, pooling: str | None, cache: ArrayCache) -> CAV:
     key = ("cav", model_identity(adapter), layer, pooling, mode, seed, pos_hash, neg_hash)
     hit = cache.get(key)
     if hit is not None:
         return CAV(pos_name, neg_name, hit[:-1], float(hit[-1]), {"overall": float(hit[-1])})
+    grams = {}
+    if mode != "tcav-reference":
+        grams = {"pos_gram": set_gram(adapter, layer, pos, pos_hash, pooling, cache),
+                 "neg_gram": set_gram(adapter, layer, neg, neg_hash, pooling, cache)}
     cav = train_cav(pos, neg, concept=pos_name, negative=neg_name, mode=mode,
-                    seed=derived_seed(seed, mode, layer, pos_hash, neg_hash))
+                    seed=derived_seed(seed, mode, layer, pos_hash, neg_hash), **grams)
     cache.put(key, np.concatenate([cav.vector, [cav.accuracy]]).astype(np.float32))
     return cav
 

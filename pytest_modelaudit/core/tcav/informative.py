@@ -61,9 +61,10 @@ def earlier_spatial_layer(adapter: ModelAdapter, layer: str) -> str | None:
     return spatial[-1] if spatial else None
 
 
-def informativeness(adapter: ModelAdapter, layer: str, grads: np.ndarray, target_name: str) -> tuple[float, bool, str]:
-    """(gradient variation, informative?, reason when not) of one layer for one class."""
-    variation = gradient_variation(grads)
+def informativeness(adapter: ModelAdapter, layer: str, grads: np.ndarray, target_name: str, *,
+                    variation: float | None = None) -> tuple[float, bool, str]:
+    """(gradient variation, informative?, reason when not) of one layer for one class (variation: when known)."""
+    variation = gradient_variation(grads) if variation is None else variation
     if np.isnan(variation):
         return variation, False, (f"the gradient of '{target_name}' at this layer is zero for every target image: "
                                   "no direction moves its logit, so every TCAV score there is 0")

@@ -26,7 +26,7 @@ from ..data.concepts import ConceptError, ConceptLibrary
 from ..data.inputs import as_image_set, prepare
 from ..model.adapter import ModelAdapter
 from .cav import cached_cav, directional_derivatives, tcav_scores
-from .informative import informativeness
+from .informative import gradient_variation, informativeness
 from .null import REFERENCE_MAX_PAIRS, baseline_pairs, pair_matrix, pseudo_concepts, pseudo_contrasts, reference_null
 
 MODES = ("default", "tcav-reference")
@@ -130,7 +130,8 @@ def target_gradients(adapter: ModelAdapter, images: np.ndarray, layers: Sequence
     found = [cache.get(k) for k in keys]
     missing = [layer for layer, f in zip(layers, found) if f is None]
     if missing:
-        _, acts, grads = adapter.capture(images, missing, target, score=score)
+        logits, acts, grads = adapter.capture(images, missing, target, score=score)
+        _fit_from_logits(adapter, logits, target, h, cache)  # the target share comes free with the pass
         for layer, a, g in zip(missing, acts, grads):
             i = list(layers).index(layer)
             found[i] = _pool_grad(g, pooling).astype(np.float32)
@@ -139,16 +140,33 @@ def target_gradients(adapter: ModelAdapter, images: np.ndarray, layers: Sequence
     return found  # type: ignore[return-value]
 
 
+def _fit_from_logits(adapter: ModelAdapter, logits: np.ndarray, target: int, images_hash: str,
+                     cache: ArrayCache) -> np.ndarray:
+    p = adapter.probabilities(np.asarray(logits))
+    found = np.array([float((p.argmax(-1) == target).mean()), float(p[:, target].mean())], np.float64)
+    cache.put(("target_fit", model_identity(adapter), target, images_hash), found)
+    return found
+
+
 def target_fit(adapter: ModelAdapter, images: np.ndarray, target: int, images_hash: str,
                cache: ArrayCache) -> tuple[float, float]:
-    """Share of the target images classified as the target, and their mean P(target): one forward pass, cached."""
-    key = ("target_fit", model_identity(adapter), target, images_hash)
-    found = cache.get(key)
+    """Share of the target images classified as the target, and their mean P(target): from the gradient pass's
+    logits when it ran, else one forward pass; cached."""
+    found = cache.get(("target_fit", model_identity(adapter), target, images_hash))
     if found is None:
-        p = adapter.probabilities(adapter.logits(images))
-        found = np.array([float((p.argmax(-1) == target).mean()), float(p[:, target].mean())], np.float64)
-        cache.put(key, found)
+        found = _fit_from_logits(adapter, adapter.logits(images), target, images_hash, cache)
     return float(found[0]), float(found[1])
+
+
+def layer_informativeness(adapter: ModelAdapter, layer: str, g: np.ndarray, target: int, target_name: str,
+                          key: tuple[Any, ...], cache: ArrayCache) -> tuple[float, bool, str]:
+    """informativeness() of a layer for a class, its gradient variation computed once per target set."""
+    vkey = ("grad_variation", model_identity(adapter), layer, target, *key)
+    hit = cache.get(vkey)
+    if hit is None:
+        hit = np.array([gradient_variation(g)])
+        cache.put(vkey, hit)
+    return informativeness(adapter, layer, g, target_name, variation=float(hit[0]))
 
 
 def _target_set(adapter: ModelAdapter, concepts: ConceptLibrary, target_name: str, target_images: Any,
@@ -238,7 +256,8 @@ def _layer_result(adapter: ModelAdapter, li: int, layer: str, g: np.ndarray, set
                  seed=seed, mode=mode, pooling=pooling, cache=cache) for j in partners]
     dd = directional_derivatives(sign * g, np.stack([c.vector for c in cavs], 1))
     baseline = baseline_pairs(randoms, mode, seed)
-    variation, informative, why = informativeness(adapter, layer, g, target_name)
+    variation, informative, why = layer_informativeness(adapter, layer, g, target, target_name,
+                                                        (pooling, score, sets.target_hash), cache)
     out = LayerTCAV(
         layer=layer, dims=int(g.shape[1]), concept_scores=tcav_scores(dd, mode), concept_magnitudes=dd.mean(axis=0),
         concept_accuracies=np.array([c.accuracy for c in cavs]), random_scores=_EMPTY, random_accuracies=_EMPTY,
