@@ -1,4 +1,5 @@
-"""The results.json contract that the plugin (which writes it) and the report (which reads it) share.
+"""The results.json contract that the plugin (which writes it) and the report (which reads it) share, and how
+it and every file beside it (report, baselines, cache entries) is written: atomically.
 
 Stdlib only: importing it must stay cheap for the plugin and free of the report's dependencies.
 docs/results-schema.md describes the file itself.
@@ -7,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import re
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
 
 SCHEMA_VERSION = 1
 
@@ -79,3 +83,55 @@ def deciding_check(audit: dict[str, Any]) -> dict[str, Any] | None:
         if normalise_status(c.get("status")) == status:
             return c
     return checks[-1] if checks else None
+
+
+# What a file is written from: its bytes, or a function that writes them to the open (binary) file.
+FileContent = bytes | Callable[[IO[bytes]], object]
+
+
+def stage_file(path: str | os.PathLike[str], content: FileContent, *, prefix: str | None = None,
+               fsync: bool = True) -> Path:
+    """Write `content` to a new temporary file beside `path` and return its path, for an os.replace into place
+    (the same folder, so the move is atomic); on any failure, Ctrl-C included, nothing is left behind.
+
+    The folder is made when missing, and once more if a concurrent clean-up removes it meanwhile. The name is
+    `prefix` (default ".<name>.") + random hex + ".tmp"; the umask decides the permissions, as with open().
+    `fsync=False` skips flushing to disk, for files that are cheap to lose (cache entries)."""
+    path = Path(path)
+    tmp = path.with_name((f".{path.name}." if prefix is None else prefix) + os.urandom(6).hex() + ".tmp")
+    for attempt in (0, 1):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileNotFoundError:  # the folder vanished after mkdir (a concurrent clean-up): make it again, once
+            if attempt:
+                raise
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if isinstance(content, bytes):
+                fh.write(content)
+            else:
+                content(fh)
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def atomic_write(path: str | os.PathLike[str], content: FileContent, *, prefix: str | None = None,
+                 fsync: bool = True) -> None:
+    """Write `path` so that a reader sees the old file or the whole new one, never half a file: `stage_file`,
+    then os.replace; on any failure the old file stays and no temporary file is left.
+
+    The one helper for the report files, baselines and cache entries. Here, not in core/ or report/: schema.py owns
+    how results.json and the files beside it are written, and the report may import no other module (core does)."""
+    tmp = stage_file(path, content, prefix=prefix, fsync=fsync)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

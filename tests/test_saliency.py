@@ -141,3 +141,27 @@ def test_empty_image_set_is_inconclusive_for_every_method(square_net):
         res = saliency(square_net, empty, "square", method=method)
         check = share_check(res, np.zeros((0, 16, 16)), at_most=0.5)
         assert check.status is Status.INCONCLUSIVE and "no images" in check.reason, method
+
+
+def test_every_method_takes_the_registry_path(square_net, squares, tmp_path):
+    from pytest_modelaudit.core.heatmaps import METHODS
+    from pytest_modelaudit.plugin.audit import Audit
+    from pytest_modelaudit.plugin.options import Settings
+
+    assert list(METHODS)[:2] == ["gradcam", "occlusion"]
+    imgs = squares[0][:2]
+    one, two = (Audit("t.py::t", Settings(True, tmp_path, False, 0, "fail")) for _ in range(2))
+    for public, named in [(one.gradcam(square_net, imgs, "square"), two.heatmap(square_net, imgs, "square")),
+                          (one.occlusion(square_net, imgs, "square", patch=4),
+                           two.heatmap(square_net, imgs, "square", method="occlusion", patch=4))]:
+        assert public.recipe.key == named.recipe.key and public.recipe.params == named.recipe.params
+        np.testing.assert_array_equal(public.result.maps, named.result.maps)
+    cam = one.gradcam(square_net, imgs, "square")
+    assert cam.recipe.key == f"gradcam layer={cam.result.layer}" and cam.recipe.params == (cam.result.layer,)
+    np.testing.assert_array_equal(cam.recipe.compute(square_net, imgs, cam.result.target), cam.result.maps)
+    occ = two.heatmap(square_net, imgs, "square", method="occlusion", patch=4)
+    assert occ.recipe.key == "occlusion patch=(4, 4) stride=(2, 2) fill=mean"
+    assert occ.recipe.params == ((4, 4), (2, 2), "mean", occ.result.seed)
+    assert one.layers_used == two.layers_used == {square_net.fingerprint: {cam.result.layer}}
+    with pytest.raises(ModelAuditError, match=r"Unknown heatmap method 'cam'; expected one of 'gradcam', 'occlusion'"):
+        one.heatmap(square_net, imgs, "square", method="cam")

@@ -1,6 +1,7 @@
 """One masked-forward engine: the logits of images whose masked part is replaced by a fill,
 x * (1 - m) + f * m, in one traced function per model and batches built by the caller. Region ablation
-(a region replaced, or only it kept) and occlusion (a window replaced) both run on it."""
+(a region replaced, or only it kept), occlusion (a window replaced) and the deletion / insertion curves (the
+map's top pixels replaced, or put back on the fill) all run on it."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -45,4 +46,6 @@ def masked_logits(adapter: ModelAdapter, jobs: np.ndarray, build_batch: BuildBat
             chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - real, 0)])
         x, f, m = build_batch(chunk)
         out.append(np.asarray(mix(tf.constant(x), tf.constant(f), tf.constant(m)))[:real])
-    return np.concatenate(out) if out else np.zeros((0, adapter.num_classes), np.float32)
+    logits = np.concatenate(out) if out else np.zeros((0, adapter.num_classes), np.float32)
+    adapter._check_output(logits)  # as adapter.logits: warn once when the outputs look like probabilities
+    return logits

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from ..core.checks.heatmap import HeatmapEvidence
     from ..core.data.concepts import ConceptLibrary
     from ..core.data.images import ImageSet
+    from ..core.heatmaps import MapRecipe
     from ..core.heatmaps.result import HeatmapResult
     from ..core.honesty.sanity import Honesty
     from ..core.model.adapter import ModelAdapter, Target
@@ -72,39 +72,7 @@ class Audit:
     def gradcam(self, model: ModelLike, images: ImagesLike, target: str | int | Target, *, layer: str | None = None,
                 batch_size: int = 32) -> HeatmapAudit:
         """Grad-CAM of `target` (name or index) on the images, at `layer` (default: last spatial layer)."""
-        from ..core.heatmaps.gradcam import gradcam
-
-        adapter = self._use(model)
-        target = adapter.target(target)
-        result = gradcam(adapter, images, target, layer=layer, batch_size=batch_size)
-        self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
-        recipe = MapRecipe(f"gradcam layer={result.layer}",
-                           lambda a, x, t: gradcam(a, x, t, layer=result.layer, batch_size=batch_size).maps,
-                           (result.layer,))
-        return HeatmapAudit(self, adapter, result, images, recipe)
-
-    def heatmap(self, model: ModelLike, images: ImagesLike, target: str | int | Target, *, method: str = "gradcam",
-                **kwargs: Any) -> HeatmapAudit:
-        """Any heatmap method by name, with the same expectations: 'gradcam', 'occlusion', 'saliency' (vanilla
-        gradients), 'smoothgrad', 'integrated_gradients', 'gradient_x_input', 'gradcam++', 'layercam'."""
-        if method == "gradcam":
-            return self.gradcam(model, images, target, **kwargs)
-        if method == "occlusion":
-            return self.occlusion(model, images, target, **kwargs)
-        from ..core.heatmaps import saliency
-
-        adapter = self._use(model)
-        target = adapter.target(target)
-        if method == "smoothgrad":
-            kwargs.setdefault("seed", self._next_seed())
-        result = saliency(adapter, images, target, method=method, **kwargs)
-        if result.layer and not result.layer.startswith("input"):
-            self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
-            kwargs["layer"] = result.layer
-        recipe = MapRecipe(f"{method} " + " ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items())),
-                           lambda a, x, t: saliency(a, x, t, method=method, **kwargs).maps,
-                           tuple(sorted((k, v) for k, v in kwargs.items() if k != "batch_size")))
-        return HeatmapAudit(self, adapter, result, images, recipe)
+        return self.heatmap(model, images, target, method="gradcam", layer=layer, batch_size=batch_size)
 
     def occlusion(self, model: ModelLike, images: ImagesLike, target: str | int | Target, *,
                   patch: int | tuple[int, int] = 8,
@@ -112,18 +80,24 @@ class Audit:
                   batch_size: int = 64) -> HeatmapAudit:
         """Occlusion map of `target`: a `patch` slid by `stride` (default patch / 2), replaced by `fill`
         ('mean', 'blur', a number in model-input space or a callable); the map is the mean logit drop."""
-        from ..core.heatmaps.occlusion import occlusion
+        return self.heatmap(model, images, target, method="occlusion", patch=patch, stride=stride, fill=fill,
+                            batch_size=batch_size)
+
+    def heatmap(self, model: ModelLike, images: ImagesLike, target: str | int | Target, *, method: str = "gradcam",
+                **kwargs: Any) -> HeatmapAudit:
+        """Any heatmap method by name, with the same expectations: 'gradcam', 'occlusion', 'saliency' (vanilla
+        gradients), 'smoothgrad', 'integrated_gradients', 'gradient_x_input', 'gradcam++', 'layercam'."""
+        from ..core.heatmaps import heatmap_method
 
         adapter = self._use(model)
         target = adapter.target(target)
-        seed = self._next_seed()
-        result = occlusion(adapter, images, target, patch=patch, stride=stride, fill=fill, batch_size=batch_size,
-                           seed=seed)
-        recipe = MapRecipe(f"occlusion patch={result.patch} stride={result.stride} fill={result.fill}",
-                           lambda a, x, t: occlusion(a, x, t, patch=patch, stride=stride, fill=fill,
-                                                     batch_size=batch_size, seed=seed).maps,
-                           (result.patch, result.stride, fill, seed))
-        return HeatmapAudit(self, adapter, result, images, recipe)
+        spec = heatmap_method(method)
+        if spec.seeded:
+            kwargs.setdefault("seed", self._next_seed())
+        result = spec.run(adapter, images, target, **kwargs)
+        if spec.on_layer and result.layer:
+            self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
+        return HeatmapAudit(self, adapter, result, images, spec.recipe(method, result, kwargs))
 
     def ablation(self, model: ModelLike, images: ImagesLike, target: str | int | Target, region: RegionLike, *,
                  region_name: str = "region",
@@ -272,15 +246,6 @@ class TcavAudit(StableMixin):
         other = self._rerun(other_concept)
         return self.audit.conclude(more_than_check(self.result, other, min_effect=min_effect, alpha=alpha,
                                                    min_accuracy=min_accuracy, model=self.adapter))
-
-
-@dataclass(frozen=True)
-class MapRecipe:
-    """How to recompute the audited maps on another model, image set or class (for the honesty checks)."""
-
-    key: str  # names the method and its parameters
-    compute: Callable[[ModelAdapter, np.ndarray, int], np.ndarray]
-    params: tuple[Any, ...] = ()  # the parameter values, for the persistent cache
 
 
 class HeatmapAudit(StableMixin):

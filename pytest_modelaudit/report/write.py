@@ -14,12 +14,12 @@ import json
 import math
 import os
 import re
-import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from ..schema import atomic_write, stage_file
 from .comparison import Matrix, build_matrix
 from .context import build_context
 from .render import render_context
@@ -86,41 +86,13 @@ def results_to_json(results: dict) -> str:
     return _NUMBER_LIST.sub(lambda m: " ".join(m.group(0).split()), text) + "\n"
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Call ``write(fileobj)`` on a temporary file next to ``path``, then move it into place."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # os.open with 0o666 lets the umask decide the final permissions, like a plain open().
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _stage(path: Path, text: str) -> Path:
     """Write ``text`` to a temporary file next to ``path`` (moved into place by :func:`_commit`)."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException as exc:
-        _discard([(tmp, path)])
-        if isinstance(exc, OSError):
-            raise _write_error(f"cannot write {path.name} in report folder {path.parent}: "
-                               f"{exc.strerror or exc}", exc) from exc
-        raise
-    return tmp
+        return stage_file(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise _write_error(f"cannot write {path.name} in report folder {path.parent}: "
+                           f"{exc.strerror or exc}", exc) from exc
 
 
 def _discard(staged: list[tuple[Path, Path]]) -> None:
@@ -185,7 +157,7 @@ def write_pdf(html: str, path: Path) -> None:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     doc = weasyprint.HTML(string=html, base_url=str(path.parent), url_fetcher=_url_fetcher(weasyprint))
-    _atomic_write(path, lambda fh: doc.write_pdf(target=fh))
+    atomic_write(path, lambda fh: doc.write_pdf(target=fh))
 
 
 def _prepare_dir(out_dir: str | os.PathLike) -> Path:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ModelAuditCacheWarning
+from ...schema import atomic_write
 
 FORMAT = "v1"  # sub-folder of the cache dir that this code owns (and clears)
 MAGIC = b"MODELAUDIT-CACHE1\n"
@@ -222,26 +223,9 @@ class DiskStore:
             return None, f"discarded corrupt cache entry {path} ({exc}); recomputing it"
 
     def write(self, kind: str, digest: str, data: bytes) -> None:
-        """Write-then-rename: readers and other workers only ever see a complete entry under its name."""
-        folder = self.base / kind
-        for attempt in (0, 1):
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=".part")
-                break
-            except FileNotFoundError:  # the folder vanished (a concurrent --cache-clear): make it again once
-                if attempt:
-                    raise
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, self.path(kind, digest))
-        except BaseException:  # Ctrl-C included: never leave the temp file behind
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        """Write-then-rename: readers and other workers only ever see a complete entry under its name (no fsync:
+        an entry lost to a crash fails its check on read and is recomputed)."""
+        atomic_write(self.path(kind, digest), data, prefix=TEMP_PREFIX, fsync=False)
 
     def clean_stale_temps(self, older_than_s: float = STALE_TEMP_S) -> int:
         """Remove temp files left by killed processes (old enough that no live writer owns them)."""

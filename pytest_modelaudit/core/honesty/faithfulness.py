@@ -15,6 +15,7 @@ import numpy as np
 
 from ..model.adapter import ModelAdapter, logit_margin
 from ..data.fills import make_fills
+from ..perturbation import masked_logits
 
 STEPS = 10  # fractions 0, 0.1, ..., 1.0 of the pixels
 FILLS = ("blur", "mean", "black")
@@ -66,7 +67,8 @@ def pixel_order(maps: np.ndarray) -> np.ndarray:
 def deletion_insertion(adapter: ModelAdapter, images01: np.ndarray, maps: np.ndarray, target: int, *,
                        steps: int = STEPS, fills: Sequence[str] = FILLS, seed: int = 0,
                        batch_size: int = 64) -> Curves:
-    """Deletion and insertion curves of the target's probability for maps [N, h, w] over images [N, H, W, C]."""
+    """Deletion and insertion curves of the target's probability for maps [N, h, w] over images [N, H, W, C];
+    the composites are scored on the masked-forward engine (core/perturbation.py)."""
     from ..cache.disk import cached, model_identity
 
     n, h, w = len(images01), *adapter.input_shape[:2]
@@ -78,23 +80,28 @@ def deletion_insertion(adapter: ModelAdapter, images01: np.ndarray, maps: np.nda
         specs = [(lambda x_, m_: black) if f == "black" else f for f in fills]
         fill_list, _ = make_fills(specs, x, np.zeros((n, h, w), np.float32), fill_images=None,
                                   rng=np.random.default_rng(seed))
+        content = np.stack([np.asarray(f.content, np.float32) for f in fill_list])  # [F, N, H, W, C]
         order = pixel_order(to_input_size(maps, (h, w)))
+        rank = np.empty_like(order)  # rank[i, p]: place of pixel p in image i's order
+        rank[np.arange(n)[:, None], order] = np.arange(h * w)
         counts = np.round(fractions * h * w).astype(int)
-        deletion = np.zeros((len(fill_list), steps + 1))
-        insertion = np.zeros((len(fill_list), steps + 1))
-        for f, fill in enumerate(fill_list):
-            for i in range(n):
-                masks = np.zeros((steps + 1, h * w), np.float32)
-                for s, k in enumerate(counts):
-                    masks[s, order[i, :k]] = 1.0
-                m = masks.reshape(steps + 1, h, w, 1)
-                removed = x[i] * (1 - m) + fill.content[i] * m  # top pixels replaced by the fill
-                restored = fill.content[i] * (1 - m) + x[i] * m  # top pixels put back on the fill
-                logits = adapter.logits(np.concatenate([removed, restored]), preprocessed=True, batch_size=batch_size)
-                probs = adapter.probabilities(logits)[:, target]
-                deletion[f] += probs[: steps + 1]
-                insertion[f] += probs[steps + 1 :]
-        return {"deletion": deletion / max(n, 1), "insertion": insertion / max(n, 1)}
+        # jobs: (fill, image, insertion?, step), one image's deletion then insertion composites together
+        jobs = np.array([(f, i, back, s) for f in range(len(fill_list)) for i in range(n) for back in (0, 1)
+                         for s in range(steps + 1)], np.int64).reshape(-1, 4)
+
+        def batch(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            f, i, back, s = chunk.T
+            top = (rank[i] < counts[s][:, None]).reshape(-1, h, w, 1)  # the first counts[s] pixels of the order
+            own, fill = x[i], content[f, i]
+            back = back.astype(bool)[:, None, None, None]
+            # deletion: the top pixels replaced by the fill; insertion: the top pixels put back on the fill
+            return np.where(back, fill, own), np.where(back, own, fill), top
+
+        # at most one (fill, image) pair's composites per batch: an image's curve does not depend on the others
+        logits = masked_logits(adapter, jobs, batch, batch_size=min(batch_size, 2 * (steps + 1)))
+        probs = adapter.probabilities(logits)[:, target].reshape(len(fill_list), n, 2, steps + 1)
+        total = probs.astype(np.float64).sum(axis=1)  # [F, 2, S + 1], added up image by image
+        return {"deletion": total[:, 0] / max(n, 1), "insertion": total[:, 1] / max(n, 1)}
 
     parts = (model_identity(adapter), np.asarray(images01, np.float32), np.asarray(maps, np.float32), int(target),
              steps, tuple(fills), seed)

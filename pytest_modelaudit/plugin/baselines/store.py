@@ -4,9 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 import pytest
 
 from ...errors import BaselineError
+from ...schema import atomic_write
 
 BASELINE_VERSION = 1
 STABLE_KIND = "stable"
@@ -107,18 +106,8 @@ def load_baseline(path: Path, nodeid: str | None) -> Loaded:
 
 
 def write_baseline(path: Path, payload: dict[str, Any]) -> None:
-    """Write atomically: a temporary file in the same folder, then os.replace (readers never see half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write atomically (schema.atomic_write: readers never see half a file), making its folder if needed."""
+    atomic_write(path, (json.dumps(payload, indent=2, allow_nan=False) + "\n").encode("utf-8"))
 
 
 def versions() -> dict[str, str | None]:
