@@ -1,4 +1,7 @@
-"""`make bench` (or `python benchmarks/run.py [gradcam] [ablation] [tcav] [occlusion] [saliency] [cache]`): each method's time as a ratio to its unavoidable passes, and the speed-up over the naive loop.
+"""`make bench` (or `python benchmarks/run.py [gradcam] [ablation] [tcav] [occlusion] [saliency] [audit] [cache]`): each method's time as a ratio to its unavoidable passes, and the speed-up over the naive loop.
+
+`audit` times whole heatmap audits (the evidence, the honesty checks, the companion maps), cold, against the
+passes they need as counted by the code per phase (core/model/passes.py), and prints the breakdown.
 
 `cache` times the example suite (example_audits/) as whole `pytest --model-audit` processes: cold cache,
 then warm, then under xdist (-n 2); its ratio is warm / cold (target <= 0.25).
@@ -326,6 +329,118 @@ def bench_smoothgrad_ig(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
     return rows
 
 
+PHASES = ("evidence", "randomisation", "class sensitivity", "faithfulness", "stability", "companions", "rendering",
+          "other")
+
+
+def _per_image_pass_times(adapter: Any, images: np.ndarray, layer: str, batch: int = 32) -> tuple[float, float]:
+    """Seconds per image of a plain batched traced forward pass, and of a forward and backward pass (to `layer`
+    and to the input: the dearer of the two), on this model."""
+    import tensorflow as tf
+
+    model = adapter.model
+    x = adapter.preprocess(np.resize(images, (batch,) + images.shape[1:]).astype(np.float32))
+    forward = tf.function(lambda t: model(t, training=False), reduce_retracing=True)
+
+    @tf.function(reduce_retracing=True)
+    def backward(t: Any) -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            out = model(t, training=False)
+            total = tf.reduce_sum(out[:, 0])
+        return tape.gradient(total, t)
+
+    t_f = median_time(lambda: forward(tf.constant(x)).numpy(), reps=5)
+    t_b = max(median_time(lambda: backward(tf.constant(x)).numpy(), reps=5),
+              median_time(lambda: adapter.capture(images[:batch], [layer], 0, batch_size=batch), reps=3))
+    return t_f / batch, t_b / batch
+
+
+def _audit_row(name: str, what: str, adapter: Any, images: Any, target: Any, region: np.ndarray,
+               run: Callable[[Any], Any], layer: str) -> dict[str, Any]:
+    """One whole heatmap audit through the public API, cold (no cache), default honesty: its wall time against
+    the passes its evidence, honesty checks and companions need (counted by the code, per phase), each timed
+    as plain batched passes on the same model in the same run."""
+    import tempfile
+
+    from pytest_modelaudit.core.model.passes import phase, tally
+    from pytest_modelaudit.errors import AuditFailure, AuditInconclusive
+    from pytest_modelaudit.plugin.audit import Audit
+    from pytest_modelaudit.plugin.options import Settings
+    from pytest_modelaudit.plugin.records import check_json
+
+    settings = Settings(enabled=True, report_dir=Path(tempfile.mkdtemp(prefix="bench-audit-")), pdf=False, seed=0,
+                        inconclusive="fail")
+    arrays = np.asarray(getattr(images, "images", images), np.float32)
+    t_f, t_b = _per_image_pass_times(adapter, arrays, layer)
+    verdict = "?"
+    with tally() as counted:
+        t0 = time.perf_counter()
+        audit = Audit(f"benchmarks::{name}", settings)
+        try:
+            run(audit)
+        except (AuditFailure, AuditInconclusive):
+            pass
+        with phase("rendering"):  # the audit's record: thumbnails, overlays, curves (what the plugin stores)
+            [check_json(c, audit.message(c)) for c in audit.checks]
+        wall = time.perf_counter() - t0
+        verdict = audit.checks[-1].status.value if audit.checks else "none"
+    limit = counted.forward * t_f + counted.backward * t_b
+    parts = []
+    for p in PHASES + tuple(k for k in counted.phases if k not in PHASES):
+        if p not in counted.phases:
+            continue
+        ph = counted.phases[p]
+        lim = ph.forward * t_f + ph.backward * t_b
+        parts.append(f"{p} {ph.seconds:.2f}s ({ph.forward} fwd + {ph.backward} fwd+bwd images = {lim:.2f}s of passes)")
+    return {
+        "name": name,
+        "ratio_to_limit": round(wall / limit, 3) if limit > 0 else None,
+        "speedup_vs_naive": None,
+        "detail": (f"{what}: cold, default honesty, verdict {verdict}: {wall:.2f}s end to end vs {limit:.2f}s of "
+                   f"passes ({counted.forward} images forward at {t_f * 1000:.1f} ms + {counted.backward} forward and "
+                   f"backward at {t_b * 1000:.1f} ms, plain batched calls timed in this run); by phase: "
+                   + "; ".join(parts) + "; target ratio <= 1.5"),
+        "phases": {k: {"seconds": round(v.seconds, 3), "forward": v.forward, "backward": v.backward}
+                   for k, v in counted.phases.items()},
+    }
+
+
+def bench_audits(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
+    """Whole Grad-CAM and occlusion audits (`expect_lift` with the default honesty checks) on the bench model
+    and on the shipped leopard example model."""
+    from pytest_modelaudit import load_images, load_model
+
+    rows = []
+    bench = load_model(model, input_range=(-1, 1), name="mobilenetv2")
+    imgs = images[:8]
+    region = np.zeros(imgs.shape[:3], np.float32)
+    region[:, 56:168, 56:168] = 1.0
+    layer = bench.default_gradcam_layer()
+    rows.append(_audit_row("audit_gradcam_mobilenetv2_224", "Grad-CAM audit, MobileNetV2 224x224, 8 images", bench,
+                           imgs, 3, region, lambda a: a.gradcam(bench, imgs, 3).expect_lift(region=region, at_least=1.0),
+                           layer))
+    few, few_region = imgs[:4], region[:4]  # occlusion's windows and its honesty copies: 4 images are minutes already
+    rows.append(_audit_row("audit_occlusion_mobilenetv2_224", "occlusion audit (patch 32, stride 16), MobileNetV2 "
+                           "224x224, 4 images", bench, few, 3, few_region,
+                           lambda a: a.occlusion(bench, few, 3, patch=32, stride=16).expect_lift(region=few_region,
+                                                                                                at_least=1.0), layer))
+    ex = HERE.parent / "example_audits"
+    leopard = load_model(ex / "models" / "leopard_shortcut.keras", classes=ex / "models" / "classes.txt",
+                         input_range=(0, 1), name="leopard_shortcut")
+    snow = load_images(ex / "data" / "leopards_on_snow", masks=True)
+    layer = leopard.default_gradcam_layer()
+    rows.append(_audit_row("audit_gradcam_leopard_example", f"Grad-CAM audit, shipped leopard_shortcut model, "
+                           f"{len(snow.images)} images", leopard, snow, "leopard", snow.masks,
+                           lambda a: a.gradcam(leopard, snow, target="leopard").expect_lift(
+                               region=snow.masks, region_name="snow", at_most=1.0), layer))
+    rows.append(_audit_row("audit_occlusion_leopard_example", f"occlusion audit, shipped leopard_shortcut model, "
+                           f"{len(snow.images)} images", leopard, snow, "leopard", snow.masks,
+                           lambda a: a.occlusion(leopard, snow, target="leopard", patch=8, fill=0.5).expect_lift(
+                               region=snow.masks, region_name="snow", at_most=1.0), layer))
+    return rows
+
+
 def _pytest_run(args: list[str], report: Path) -> tuple[float, dict[str, Any]]:
     """Wall time of one whole `pytest --model-audit` process on the example suite, and its results.json."""
     import subprocess
@@ -403,7 +518,9 @@ def bench_cache() -> list[dict[str, Any]]:
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'benchmark':<36} {'ratio_to_limit':>15} {'speedup_vs_naive':>17}"]
     for r in rows:
-        lines.append(f"{r['name']:<36} {r['ratio_to_limit']:>15.3f} {r['speedup_vs_naive']:>17.2f}")
+        ratio, speedup = r["ratio_to_limit"], r["speedup_vs_naive"]
+        lines.append(f"{r['name']:<36} {'-' if ratio is None else f'{ratio:.3f}':>15} "
+                     f"{'-' if speedup is None else f'{speedup:.2f}':>17}")
         lines.append(f"    {r['detail']}")
     return "\n".join(lines)
 
@@ -425,6 +542,7 @@ def main() -> int:
                      ("tcav", lambda: [bench_tcav(model)]),
                      ("occlusion", lambda: [bench_occlusion(model, images)]),
                      ("saliency", lambda: bench_smoothgrad_ig(model, images)),
+                     ("audit", lambda: bench_audits(model, images)),
                      ("cache", bench_cache)):
         if not only or name in only:
             rows.extend(fn())

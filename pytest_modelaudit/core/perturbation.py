@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .model import passes
 from .model.adapter import ModelAdapter
 
 # A batch of jobs -> (images, fills, masks) in model-input space: [B, H, W, C] each, masks [B, H, W, 1] float
@@ -38,6 +39,7 @@ def masked_logits(adapter: ModelAdapter, jobs: np.ndarray, build_batch: BuildBat
     import tensorflow as tf
 
     mix = _mix_function(adapter)
+    passes.count(forward=len(jobs))
     out = []
     for s in range(0, len(jobs), batch_size):
         chunk = jobs[s : s + batch_size]

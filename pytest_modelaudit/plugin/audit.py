@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..core.model.passes import phase
+
 from ..core.checks.verdicts import Check, Status
 from ..errors import AuditFailure, AuditInconclusive
 from ..core.seeds import derived_seed
@@ -94,7 +96,8 @@ class Audit:
         spec = heatmap_method(method)
         if spec.seeded:
             kwargs.setdefault("seed", self._next_seed())
-        result = spec.run(adapter, images, target, **kwargs)
+        with phase("evidence"):
+            result = spec.run(adapter, images, target, **kwargs)
         if spec.on_layer and result.layer:
             self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
         return HeatmapAudit(self, adapter, result, images, spec.recipe(method, result, kwargs))
@@ -303,8 +306,9 @@ class HeatmapAudit(StableMixin):
         policy = self.audit.settings.honesty
         n = len(self.result.maps)
         checked = policy != "off" and n > 0
-        response = score_response(self.adapter, self.result.inputs.images, self.result.target,
-                                  seed=self.audit.settings.seed) if n else None
+        with phase("faithfulness"):  # does the score respond at all when every pixel is removed
+            response = score_response(self.adapter, self.result.inputs.images, self.result.target,
+                                      seed=self.audit.settings.seed) if n else None
         check = share_check(self.result, region, at_most=at_most, at_least=at_least, region_name=region_name,
                             metric=metric, images=self._images, model=self.adapter,
                             honesty=self.honesty() if checked else None,

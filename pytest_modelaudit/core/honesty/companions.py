@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..model.adapter import ModelAdapter
+from ..model.passes import phase
 from ..cache.disk import SESSION_CACHE, image_digest, model_identity
 from .faithfulness import Curves, deletion_insertion
 from .sanity import MAX_IMAGES
@@ -47,7 +48,8 @@ def companion_maps(adapter: ModelAdapter, result: Any) -> dict[str, np.ndarray]:
         if name == own:
             maps[name] = result.maps
             continue
-        maps[name] = SESSION_CACHE.memo(("companion_maps", model_identity(adapter), digest, result.target, name), fn)
+        with phase("companions"):
+            maps[name] = SESSION_CACHE.memo(("companion_maps", model_identity(adapter), digest, result.target, name), fn)
     return maps
 
 
@@ -60,6 +62,7 @@ def companion_curves(adapter: ModelAdapter, result: Any, maps: dict[str, np.ndar
     for name, m in maps.items():
         key = ("companion_curves", model_identity(adapter), digest, result.target, name, image_digest(m[:MAX_IMAGES]),
                seed)
-        out[name] = SESSION_CACHE.memo(key, lambda m=m: deletion_insertion(adapter, images, m[:MAX_IMAGES],
-                                                                           result.target, seed=seed))
+        with phase("companions"):
+            out[name] = SESSION_CACHE.memo(key, lambda m=m: deletion_insertion(adapter, images, m[:MAX_IMAGES],
+                                                                               result.target, seed=seed))
     return out

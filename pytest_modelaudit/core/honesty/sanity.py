@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..model.adapter import ModelAdapter
+from ..model.passes import phase
 from ..cache.disk import SESSION_CACHE, image_digest, model_identity
 from .faithfulness import Curves, deletion_insertion
 
@@ -229,11 +230,15 @@ def honesty(adapter: ModelAdapter, images: np.ndarray, target: int, method: str,
     def run() -> Honesty:
         if not len(images):
             return Honesty(method, (), None, 0)
-        maps = compute(adapter, images, target)
-        faithful, curves = faithfulness_check(adapter, images, maps, target, seed=seed)
-        randomised, random_map = randomisation_check(adapter, images, maps, target, compute, seed=seed,
-                                                     cache_parts=None if params is None else (method, params))
-        sensitivity, other_map = class_sensitivity_check(adapter, images, maps, target, compute, seed=seed)
+        with phase("evidence"):
+            maps = compute(adapter, images, target)
+        with phase("faithfulness"):
+            faithful, curves = faithfulness_check(adapter, images, maps, target, seed=seed)
+        with phase("randomisation"):
+            randomised, random_map = randomisation_check(adapter, images, maps, target, compute, seed=seed,
+                                                         cache_parts=None if params is None else (method, params))
+        with phase("class sensitivity"):
+            sensitivity, other_map = class_sensitivity_check(adapter, images, maps, target, compute, seed=seed)
         examples = {"audited": maps[0], "randomised": random_map, "other_class": other_map}
         other = other_classes(adapter, target, seed)[:1] if adapter.num_classes > 1 else []
         return Honesty(method, (randomised, sensitivity, faithful), curves, len(images),

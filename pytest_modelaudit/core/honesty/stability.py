@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.adapter import ModelAdapter
+from ..model.passes import phase
 from ..cache.disk import SESSION_CACHE, image_digest, model_identity
 from ..data.regions import region_share
 
@@ -47,7 +48,8 @@ def noisy_maps(adapter: ModelAdapter, images01: np.ndarray, target: int, method:
         return out
 
     key = ("noisy_maps", model_identity(adapter), method, image_digest(images01), target, seed, draws, noise)
-    return SESSION_CACHE.memo(key, run)
+    with phase("stability"):
+        return SESSION_CACHE.memo(key, run)
 
 
 def region_metric_stability(clean: float, maps: list[np.ndarray], mask: np.ndarray, metric: str,

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ClassNotFoundError, LabelFileError, LayerUnsuitableError, ModelLoadError, closest
+from . import passes
 from .capture import Head, Recorder, find_head, is_container, layer_paths, resolve_layer
 from .loading import load_keras, quiet_retracing_notes, read_classes, refuse_several_outputs
 
@@ -237,6 +238,7 @@ class ModelAdapter:
 
         x = np.asarray(x, np.float32) if preprocessed else self.preprocess(x)
         fn = self._logits_function()
+        passes.count(forward=len(x))
         outs = [np.asarray(fn(tf.constant(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)]
         logits = np.concatenate(outs, 0) if outs else np.zeros((0, self._num_classes or 0), np.float32)
         self._check_output(logits)
@@ -298,6 +300,7 @@ class ModelAdapter:
         x = self.preprocess(images01)
         targets = np.broadcast_to(np.asarray(target, np.int32), (len(x),))
         fn = self._capture_function(paths, score)
+        passes.count(backward=len(x))
         logits, acts, grads = [], [[] for _ in paths], [[] for _ in paths]
         for i in range(0, len(x), batch_size):
             lg, a, g = fn(tf.constant(x[i : i + batch_size]), tf.constant(targets[i : i + batch_size]))
@@ -340,6 +343,7 @@ class ModelAdapter:
         x = np.asarray(x_model, np.float32)
         targets = np.broadcast_to(np.asarray(target, np.int32), (len(x),))
         fn = self._input_gradient_function()
+        passes.count(backward=len(x))
         scores, grads = [], []
         for i in range(0, len(x), batch_size):
             s, g = fn(tf.constant(x[i : i + batch_size]), tf.constant(targets[i : i + batch_size]))
@@ -371,6 +375,7 @@ class ModelAdapter:
         paths = tuple(self.resolve(layer) for layer in layers)
         x = self.preprocess(images01)
         fn = self._activations_function(paths)
+        passes.count(forward=len(x))
         out: list[list[np.ndarray]] = [[] for _ in paths]
         for i in range(0, len(x), batch_size):
             for j, a in enumerate(fn(tf.constant(x[i : i + batch_size]))):

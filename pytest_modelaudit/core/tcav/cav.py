@@ -14,6 +14,8 @@ max_iter=1000, tol=1e-3), concept labelled 0, CAV = -coef_, not normalised.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +49,17 @@ def _accuracies(pos_ok: np.ndarray, neg_ok: np.ndarray, concept: str, negative: 
     total = len(pos_ok) + len(neg_ok)
     return {concept: float(pos_ok.mean()), negative: float(neg_ok.mean()),
             "overall": float((pos_ok.sum() + neg_ok.sum()) / total)}
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """CAV fits multiply a few dozen rows by tens of thousands of columns, a shape where BLAS threads mostly
+    wait for each other: on a shared 2-core machine (xdist workers, TensorFlow's own threads) a threaded
+    product took 10-20x longer than one thread, which is as fast when the cores are free."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def gram(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:

@@ -12,7 +12,7 @@ from ..cache.disk import model_identity
 from ..cache.memory import ArrayCache
 from ..model.adapter import ModelAdapter
 from ..seeds import derived_seed
-from .cav import directional_derivatives, gram, train_cav
+from .cav import directional_derivatives, gram, one_blas_thread, train_cav
 
 REFERENCE_MAX_PAIRS = 100  # tensorflow/tcav pairs each set with at most 100 random sets
 
@@ -41,11 +41,12 @@ def pair_cavs(adapter: ModelAdapter, layer: str, racts: list[np.ndarray], rhash:
         _PAIR_CAVS.move_to_end(key)
         return _PAIR_CAVS[key]
     r = len(racts)
-    grams = [gram(a) for a in racts]
-    cavs = [train_cav(racts[i], racts[j], concept=names[i], negative=names[j], mode="default",
-                      seed=derived_seed(seed, "default", layer, rhash[i], rhash[j]), pos_gram=grams[i],
-                      neg_gram=grams[j])
-            for i in range(r) for j in range(i + 1, r)]
+    with one_blas_thread():
+        grams = [gram(a) for a in racts]
+        cavs = [train_cav(racts[i], racts[j], concept=names[i], negative=names[j], mode="default",
+                          seed=derived_seed(seed, "default", layer, rhash[i], rhash[j]), pos_gram=grams[i],
+                          neg_gram=grams[j])
+                for i in range(r) for j in range(i + 1, r)]
     value = (np.stack([c.vector for c in cavs], 1).astype(np.float32), np.array([c.accuracy for c in cavs]))
     _PAIR_CAVS[key] = value
     while sum(v[0].nbytes for v in _PAIR_CAVS.values()) > PAIR_CAV_MEMO_BYTES and len(_PAIR_CAVS) > 1:

@@ -25,7 +25,7 @@ from ..cache.memory import SESSION_CACHE, ArrayCache
 from ..data.concepts import ConceptError, ConceptLibrary
 from ..data.inputs import as_image_set, prepare
 from ..model.adapter import ModelAdapter
-from .cav import cached_cav, directional_derivatives, tcav_scores
+from .cav import cached_cav, directional_derivatives, one_blas_thread, tcav_scores
 from .informative import gradient_variation, informativeness
 from .null import REFERENCE_MAX_PAIRS, baseline_pairs, pair_matrix, pseudo_concepts, pseudo_contrasts, reference_null
 
@@ -252,8 +252,10 @@ def _layer_result(adapter: ModelAdapter, li: int, layer: str, g: np.ndarray, set
     cacts, racts = acts["concept"][li], [a[li] for a in acts["randoms"]]
     partners = list(range(len(randoms)))[: REFERENCE_MAX_PAIRS if mode == "tcav-reference" else None]
     sign = -1.0 if mode == "tcav-reference" else 1.0
-    cavs = [cached_cav(adapter, layer, concept, cacts, sets.concept_hash, randoms[j], racts[j], sets.random_hashes[j],
-                 seed=seed, mode=mode, pooling=pooling, cache=cache) for j in partners]
+    with one_blas_thread():
+        cavs = [cached_cav(adapter, layer, concept, cacts, sets.concept_hash, randoms[j], racts[j],
+                           sets.random_hashes[j], seed=seed, mode=mode, pooling=pooling, cache=cache)
+                for j in partners]
     dd = directional_derivatives(sign * g, np.stack([c.vector for c in cavs], 1))
     baseline = baseline_pairs(randoms, mode, seed)
     variation, informative, why = layer_informativeness(adapter, layer, g, target, target_name,
@@ -287,9 +289,10 @@ def _layer_result(adapter: ModelAdapter, li: int, layer: str, g: np.ndarray, set
     out.null_magnitudes = pseudo_concepts(m[3])
     out.one_sided_share = float(np.nanmean(m[2]))
     if siblings:
-        ccavs = [cached_cav(adapter, layer, concept, cacts, sets.concept_hash, s, acts["siblings"][k][li],
-                      sets.sibling_hashes[k], seed=seed, mode=mode, pooling=pooling, cache=cache)
-                 for k, s in enumerate(siblings)]
+        with one_blas_thread():
+            ccavs = [cached_cav(adapter, layer, concept, cacts, sets.concept_hash, s, acts["siblings"][k][li],
+                                sets.sibling_hashes[k], seed=seed, mode=mode, pooling=pooling, cache=cache)
+                     for k, s in enumerate(siblings)]
         cdd = directional_derivatives(g, np.stack([c.vector for c in ccavs], 1))
         out.contrast = list(siblings)
         out.contrast_scores = tcav_scores(cdd, mode)
