@@ -39,6 +39,29 @@ def test_randomised_copy_reinitialises_every_layer_and_leaves_the_users_model_al
     assert all(np.array_equal(a, b) for a, b in zip(after, again))  # seeded
 
 
+def test_a_redrawn_copy_equals_a_fresh_copy_and_keeps_its_traced_functions(square_net, squares):
+    """The randomisation check redraws one clone per draw instead of cloning and tracing three times."""
+    from pytest_modelaudit.core.cache.disk import model_identity
+    from pytest_modelaudit.core.honesty.sanity import redraw
+
+    imgs, _ = squares
+    copy = randomised_copy(square_net, seed=1)
+    gradcam(copy, imgs, 0)  # traces the capture function
+    logits_1 = copy.logits(imgs)
+    traced = dict(copy._functions)
+    identity_1 = model_identity(copy)
+    redraw(copy, seed=5)
+    fresh = randomised_copy(square_net, seed=5)
+    assert all(np.array_equal(a, b) for a, b in zip(copy.model.get_weights(), fresh.model.get_weights()))
+    assert model_identity(copy) == model_identity(fresh) != identity_1  # caches see the new weights
+    assert not np.allclose(copy.logits(imgs), logits_1)  # the traced functions read the new weights
+    np.testing.assert_allclose(copy.logits(imgs), fresh.logits(imgs), rtol=1e-6)
+    maps = gradcam(copy, imgs, 0).maps
+    assert np.abs(maps).sum() > 0
+    np.testing.assert_allclose(maps, gradcam(fresh, imgs, 0).maps, rtol=1e-6)
+    assert all(copy._functions[k] is v for k, v in traced.items() if k != ("cache_identity",))  # no retrace
+
+
 METHODS = {
     "gradcam": lambda a, x, t: gradcam(a, x, t).maps,
     "occlusion": lambda a, x, t: occlusion(a, x, t, patch=4, stride=2).maps,

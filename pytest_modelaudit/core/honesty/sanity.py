@@ -88,11 +88,28 @@ def randomised_copy(adapter: ModelAdapter, *, seed: int = 0, top: int | None = N
     """
     import keras
 
-    from ..model.capture import is_container, layer_paths
-
     clone = keras.models.clone_model(adapter.model)
     clone.set_weights(adapter.model.get_weights())
-    weighted = [layer for _, layer in layer_paths(clone) if not is_container(layer) and layer.weights]
+    _reinitialise(clone, seed, top)
+    what = "all weighted layers" if top is None else f"the last {top} weighted layers"
+    return ModelAdapter(clone, classes=adapter.class_names, input_range=adapter.input_range or (0.0, 1.0),
+                        preprocess=adapter.preprocess_fn, name=f"{adapter.name} ({what} re-initialised)")
+
+
+def redraw(copy: ModelAdapter, *, seed: int, top: int | None = None) -> ModelAdapter:
+    """The same copy re-initialised as `randomised_copy(..., seed=seed)` would draw it, in place: its traced
+    functions are kept (one trace for every draw) and its identity is recomputed from the new weights."""
+    _reinitialise(copy.model, seed, top)
+    copy.weights_reassigned()
+    return copy
+
+
+def _reinitialise(model: Any, seed: int, top: int | None) -> None:
+    import keras
+
+    from ..model.capture import is_container, layer_paths
+
+    weighted = [layer for _, layer in layer_paths(model) if not is_container(layer) and layer.weights]
     chosen = weighted if top is None else weighted[-top:]
     rng = np.random.default_rng(seed)
     for layer in chosen:
@@ -107,9 +124,6 @@ def randomised_copy(adapter: ModelAdapter, *, seed: int = 0, top: int | None = N
                 current = np.asarray(w.numpy())
                 value = rng.normal(0.0, float(current.std()) or 0.05, current.shape).astype(current.dtype)
             w.assign(value)
-    what = "all weighted layers" if top is None else f"the last {top} weighted layers"
-    return ModelAdapter(clone, classes=adapter.class_names, input_range=adapter.input_range or (0.0, 1.0),
-                        preprocess=adapter.preprocess_fn, name=f"{adapter.name} ({what} re-initialised)")
 
 
 @contextlib.contextmanager
@@ -139,9 +153,9 @@ class CopyError(Exception):
     """The model could not be copied (e.g. a subclassed model clone_model cannot rebuild)."""
 
 
-def _copy(adapter: ModelAdapter, seed: int) -> ModelAdapter:
+def _copy(adapter: ModelAdapter, seed: int, reuse: ModelAdapter | None = None) -> ModelAdapter:
     try:
-        return randomised_copy(adapter, seed=seed)
+        return randomised_copy(adapter, seed=seed) if reuse is None else redraw(reuse, seed=seed)
     except Exception as exc:
         raise CopyError(f"{type(exc).__name__}: {exc}") from exc
 
@@ -156,8 +170,15 @@ def randomisation_check(adapter: ModelAdapter, images: np.ndarray, maps: np.ndar
     """
     from ..cache.disk import cached
 
+    copies: list[ModelAdapter] = []  # one clone, redrawn for each draw: its functions are traced once
+
+    def draw(d: int) -> dict[str, np.ndarray]:
+        copy = _copy(adapter, seed + d, copies[0] if copies else None)
+        copies[:] = [copy]
+        return {"maps": compute(copy, images, target)}
+
     def random_maps(d: int) -> np.ndarray:
-        run = lambda: {"maps": compute(_copy(adapter, seed + d), images, target)}  # noqa: E731
+        run = lambda: draw(d)  # noqa: E731
         if cache_parts is None:
             return run()["maps"]
         parts = (model_identity(adapter), cache_parts, np.asarray(images, np.float32), int(target), seed + d)

@@ -175,6 +175,12 @@ class ModelAdapter:
             self._fingerprint = h.hexdigest()[:16]
         return self._fingerprint
 
+    def weights_reassigned(self) -> None:
+        """The model's weights were reassigned in place: forget what depends on their values (the fingerprint,
+        the cache identity) and keep the traced functions, which read the variables."""
+        self._fingerprint = None
+        self._functions.pop(("cache_identity",), None)
+
     def describe(self, layers_used: Sequence[str] = ()) -> dict[str, Any]:
         """Model details for the report."""
         if self.preprocess_fn is not None:
