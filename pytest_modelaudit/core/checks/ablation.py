@@ -129,4 +129,4 @@ def region_only_check(result: AblationResult, *, at_most: float | None = None, a
                            region_name, model, only=True)
 
 
-__all__ = ["share_check", "drop_check", "region_only_check", "HeatmapEvidence", "AblationEvidence", "Status"]
+__all__ = ["AblationEvidence", "drop_check", "region_only_check"]
