@@ -87,3 +87,18 @@ def test_share_of_images_classified_as_the_target_is_recorded_and_warned(tmp_pat
         res = region_ablation(square_net, imgs, "none", masks, fills=[0.0])
         check = drop_check(res, at_most=0.5)
     assert check.metrics["target_share"] == 0.0
+
+
+def test_a_saturated_ablation_names_the_margin_change_with_its_direction(squares):
+    """P stays ~1.000 when the square is removed from a saturated model, but its logit margin falls: the detail says
+    by how much, as a fall (a negative 'drop' would read as a rise)."""
+    from pytest_modelaudit.core.ablation import region_ablation
+    from pytest_modelaudit.core.checks.ablation import drop_check
+
+    imgs, masks = squares
+    res = region_ablation(_saturated(), imgs, "square", masks, fills=[0.0])
+    check = drop_check(res, at_most=0.2)
+    md = check.metrics["margin_drop[value 0]"]
+    assert md > 1.0  # the margin really fell
+    assert "the base probability is saturated" in check.detail
+    assert f"margin over the best other class drops by {md:.2f} with 'value 0'" in check.detail

@@ -102,8 +102,9 @@ def _ablation_check(result: AblationResult, kind: str, metric: str, claim: str, 
         base = float(result.base_prob[valid].mean())
         if base >= SATURATED_PROB and metric == "prob_drop":
             md = metrics.get(f"margin_drop[{fname}]", float("nan"))
+            moved = (f"rises by {-md:.2f}" if md < 0 else f"drops by {md:.2f}") if np.isfinite(md) else "is not known"
             detail += (f"; the base probability is saturated (mean P {base:.3f}), so a probability drop hides the "
-                       f"loss of logit margin: margin over the best other class drops by {md:.2f} with '{fname}'")
+                       f"change of logit margin: margin over the best other class {moved} with '{fname}'")
     return decide(kind, claim, threshold, measured, metrics, reason=reason, detail=detail, evidence=evidence, model=model)
 
 
