@@ -442,18 +442,27 @@ def bench_audits(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
 
 
 def _pytest_run(args: list[str], report: Path) -> tuple[float, dict[str, Any]]:
-    """Wall time of one whole `pytest --model-audit` process on the example suite, and its results.json."""
+    """Wall time of one whole `pytest --model-audit` process on the example suite, and its results.json with the
+    process's peak resident memory (its own or its largest reaped child's: an xdist worker) under "peak_rss_mib"."""
     import subprocess
+    import tempfile
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
     cmd = [sys.executable, "-m", "pytest", "example_audits", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
            "--model-audit", f"--model-audit-report={report}", *args]
-    t = time.perf_counter()
-    done = subprocess.run(cmd, cwd=HERE.parent, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t
-    if done.returncode not in (0, 1) or not (report / "results.json").is_file():
-        raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    return elapsed, json.loads((report / "results.json").read_text())
+    with tempfile.TemporaryFile("w+") as log:
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=HERE.parent, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # reaps the child and gives its resource usage
+        elapsed = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        output = log.read()
+    if proc.returncode not in (0, 1) or not (report / "results.json").is_file():
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{output[-6000:]}")
+    results = json.loads((report / "results.json").read_text())
+    results["peak_rss_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    return elapsed, results
 
 
 def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
@@ -499,10 +508,14 @@ def bench_cache() -> list[dict[str, Any]]:
                    f"identical. Warm run: {c['disk_hits']} disk hits, {c['misses']} misses. Time inside the audit tests "
                    f"(call phases) cold {audits['cold']:.1f}s -> warm {audits['warm']:.1f}s. What the warm run still "
                    f"spends: importing TensorFlow + Keras {tf_import:.1f}s (a separate process), the PDF "
-                   f"{warm - warm_nopdf:.1f}s (warm run without PDF {warm_nopdf:.1f}s)"),
+                   f"{warm - warm_nopdf:.1f}s (warm run without PDF {warm_nopdf:.1f}s). Peak memory: cold "
+                   f"{cold_res['peak_rss_mib']:.0f} MiB, warm {warm_res['peak_rss_mib']:.0f} MiB, -n 2 cold "
+                   f"{cold2_res['peak_rss_mib']:.0f} MiB (the largest process)"),
         "times_s": {"cold": round(cold, 2), "warm": round(warm, 2), "warm_no_pdf": round(warm_nopdf, 2),
                     "tf_import": round(tf_import, 2), "audit_calls_cold": round(audits["cold"], 2),
                     "audit_calls_warm": round(audits["warm"], 2)},
+        "peak_rss_mib": {"cold": round(cold_res["peak_rss_mib"]), "warm": round(warm_res["peak_rss_mib"]),
+                         "n2_cold": round(cold2_res["peak_rss_mib"])},
     }, {
         "name": "example_suite_xdist_n2_vs_n0",
         "ratio_to_limit": round(cold2 / cold, 3),
