@@ -199,10 +199,13 @@ def donor_content(x: np.ndarray, masks: np.ndarray, rng: np.random.Generator,
         donors = _different_donors(xs, reg, i, rng) if swap else _closest_donors(xs, keep, i, rng)
         out = np.broadcast_to(mean, x.shape[1:]).copy()
         covered = np.zeros(x.shape[1:3], bool)
+        needed = masks[i] > 0  # only what the region's composite uses: stop once that is covered
         for j in donors:
             take = source[j] & ~covered
             out[take] = x[j][take]
             covered |= take
+            if covered[needed].all():
+                break
         content[i] = out
         covered_mass += float((masks[i] * covered).sum())
         total_mass += float(masks[i].sum())

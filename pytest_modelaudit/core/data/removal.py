@@ -49,7 +49,8 @@ def _box(a: np.ndarray, k: int) -> np.ndarray:
         return a
     n, h, w, c = a.shape
     h, w = h // k * k, w // k * k
-    return a[:, :h, :w].reshape(n, h // k, k, w // k, k, c).mean(axis=(2, 4))
+    rows = a[:, :h, :w].reshape(n, h // k, k, w, c).sum(axis=2)  # k rows at a time: contiguous, 4x faster than
+    return rows.reshape(n, h // k, w // k, k, c).sum(axis=3) / (k * k)  # one mean over both axes
 
 
 def coarse_sigma(size: tuple[int, int]) -> float:
@@ -87,7 +88,8 @@ class RemovalJudge:
         self.x, self.masks, self.span = x, masks, span
         self.sigma = coarse_sigma(x.shape[1:3])
         self.stride = max(1, int(self.sigma // 2))
-        self.xc = self._coarse(x) if len(x) else x
+        self.xb = _box(x.astype(np.float32), self.stride) if len(x) else x  # area-averaged, not yet blurred
+        self.xc = gaussian_blur(self.xb, self.sigma / self.stride) if len(x) else x
         self.mc = _box(masks[..., None], self.stride)[..., 0] if len(x) else masks
         n, c = len(x), x.shape[-1]
         if not n:
@@ -110,8 +112,10 @@ class RemovalJudge:
         n, c = len(x), x.shape[-1]
         if n == 0:
             return Removal(float("nan"), np.zeros(0), False, "no images")
-        composite = x * (1.0 - masks[..., None]) + np.broadcast_to(fill, x.shape) * masks[..., None]  # what is scored
-        fc = self._coarse(composite)
+        # the composite that is scored, x + m (fill - x), at the coarse scale: box(x) is shared by every fill
+        change = np.asarray(fill, np.float32) - x
+        change *= masks[..., None].astype(np.float32)
+        fc = gaussian_blur(self.xb + _box(change, self.stride), self.sigma / self.stride)
         w = self.mc[..., None]
         area = w.reshape(n, -1).sum(axis=1)
         d = np.sqrt((w * (fc - self.xc) ** 2).reshape(n, -1).sum(axis=1) / np.maximum(area * c, 1e-12))
