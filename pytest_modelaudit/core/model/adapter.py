@@ -199,7 +199,16 @@ class ModelAdapter:
             "logits_from": self.head.describe(),
             "params": int(self.model.count_params()),
             "layers_used": sorted(set(layers_used)),
+            "layers": self._layer_summary(),
         }
+
+    def _layer_summary(self) -> list[dict[str, Any]]:
+        from .summary import summary_json
+
+        try:
+            return summary_json(self)
+        except Exception:  # a summary is a courtesy: never lose an audit's record over it
+            return []
 
     # ----- preprocessing -------------------------------------------------------------------------
     def built(self, key: Any, build: Callable[[], Any]) -> Any:

@@ -35,8 +35,31 @@ def model_views(models: Any) -> dict[str, dict]:
                 ("Parameters", fmt_num(m.get("params"))),
                 ("Layers used", ", ".join(text(x) for x in as_list(m.get("layers_used"))) or DASH),
             ],
+            "layers": _layer_rows(m),
         }
     return out
+
+
+def _layer_rows(m: dict) -> list[dict]:
+    """The layer summary table: path (indented under nested models), type, output shape, parameters, trainable,
+    and which layers the audits used and where the logits are read."""
+    used = {text(x) for x in as_list(m.get("layers_used"))}
+    rows = []
+    for r in as_list(m.get("layers")):
+        r = as_dict(r)
+        path = text(r.get("path"))
+        params, trainable = r.get("params"), r.get("trainable_params")
+        notes = [n for n, on in (("used by an audit", path in used), ("logits read here", r.get("logits")))
+                 if on]
+        rows.append({
+            "path": path, "depth": int(r.get("depth") or 0), "kind": text(r.get("kind"), DASH),
+            "shape": fmt_shape(r.get("output_shape")) if as_list(r.get("output_shape")) else DASH,
+            "params": fmt_num(params),
+            "trainable": ("yes" if r.get("trainable") and trainable != 0 or not params else "no") + (
+                f" ({fmt_num(trainable)} of {fmt_num(params)})" if params and trainable and trainable != params else ""),
+            "container": bool(r.get("container")), "notes": ", ".join(notes),
+        })
+    return rows
 
 
 def models_section(models: dict[str, dict]) -> list[dict]:
