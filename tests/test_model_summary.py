@@ -51,3 +51,38 @@ def test_the_report_shows_the_layer_table(tmp_path):
     assert rows["backbone/conv"]["notes"] == "used by an audit" and rows["backbone/conv"]["depth"] == 1
     assert rows["backbone/conv"]["trainable"] == "no" and rows["head"]["notes"] == "logits read here"
     assert rows["backbone/conv"]["shape"] == "8 × 8 × 4"
+
+
+def test_first_conv_filters_as_a_grid_known_answer():
+    """Filter 0 reads only red at its centre, filter 1 only blue at its top-left: the grid shows exactly that."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from pytest_modelaudit.plugin.thumbnails import FILTER_CELL, filters_record
+
+    inp = keras.Input((8, 8, 3))
+    conv = keras.layers.Conv2D(2, 3, name="first")
+    out = keras.layers.Dense(2)(keras.layers.Flatten()(conv(inp)))
+    model = keras.Model(inp, out)
+    k = np.zeros((3, 3, 3, 2), np.float32)
+    k[1, 1, 0, 0] = 1.0  # red, centre
+    k[0, 0, 2, 1] = 1.0  # blue, top-left
+    conv.set_weights([k, np.zeros(2, np.float32)])
+    rec = filters_record(load_model(model))
+    assert (rec["layer"], rec["count"], rec["shape"], rec["rgb"]) == ("first", 2, [3, 3, 3], True)
+    grid = np.asarray(Image.open(io.BytesIO(base64.b64decode(rec["image"].split(",", 1)[1]))).convert("RGB"))
+    third = FILTER_CELL // 3
+    centre0 = grid[2 + third + third // 2, 2 + third + third // 2]  # filter 0's middle weight
+    corner1 = grid[2 + third // 2, 2 + FILTER_CELL + 2 + third // 2]  # filter 1's top-left weight
+    assert tuple(centre0) == (255, 0, 0) and tuple(corner1) == (0, 0, 255)
+    assert tuple(grid[2 + third // 2, 2 + third // 2]) == (0, 0, 0)  # filter 0's corner: the minimum
+
+
+def test_a_model_without_convolutions_has_no_filter_grid():
+    from pytest_modelaudit.plugin.thumbnails import filters_record
+
+    inp = keras.Input((4, 4, 3))
+    model = keras.Model(inp, keras.layers.Dense(2)(keras.layers.Flatten()(inp)))
+    assert filters_record(load_model(model)) is None

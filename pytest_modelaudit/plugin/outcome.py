@@ -62,6 +62,16 @@ def compact_longrepr(item: pytest.Item, call: pytest.CallInfo[None], report: pyt
     report.longrepr = f"{excinfo.typename}: {excinfo.value}\n{where}{source}"
 
 
+def _filters(adapter: Any) -> dict[str, Any] | None:
+    """The first conv layer's filter grid; a courtesy that never costs an audit its record."""
+    from .thumbnails import filters_record
+
+    try:
+        return filters_record(adapter)
+    except Exception:
+        return None
+
+
 def build_record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
                   settings: Settings) -> dict[str, Any] | None:
     from ..core.checks.verdicts import Status
@@ -101,7 +111,7 @@ def build_record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.
     models = {}
     if audit is not None:
         for fp, adapter in audit.models.items():
-            models[fp] = adapter.describe(sorted(audit.layers_used.get(fp, ())))
+            models[fp] = {**adapter.describe(sorted(audit.layers_used.get(fp, ()))), "filters": _filters(adapter)}
     record["models"] = list(models)  # fingerprints this audit used, in order of first use (keys into "models")
     if audit is not None and settings.baseline_dir is not None:
         from .baselines import baseline_block

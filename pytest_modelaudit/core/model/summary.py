@@ -54,3 +54,16 @@ def summary_json(adapter: ModelAdapter) -> list[dict[str, Any]]:
     """The summary as results.json stores it; `logits` marks the layer the logits are read at."""
     head = adapter.head.path if adapter.head.how != "output" else None
     return [{**asdict(r), "logits": r.path == head} for r in layer_summary(adapter)]
+
+
+def first_conv_filters(adapter: ModelAdapter) -> tuple[str, np.ndarray] | None:
+    """The first 2-D convolution in the model's order (nested backbones included) and its kernels
+    [kh, kw, in channels, filters]; None when the model has none."""
+    from .capture import is_container, layer_paths
+
+    for path, layer in layer_paths(adapter.model):
+        if not is_container(layer) and type(layer).__name__ == "Conv2D" and layer.weights:
+            kernel = np.asarray(layer.weights[0].numpy() if hasattr(layer.weights[0], "numpy") else layer.weights[0])
+            if kernel.ndim == 4:
+                return path, kernel
+    return None

@@ -36,8 +36,24 @@ def model_views(models: Any) -> dict[str, dict]:
                 ("Layers used", ", ".join(text(x) for x in as_list(m.get("layers_used"))) or DASH),
             ],
             "layers": _layer_rows(m),
+            "filters": _filters(m),
         }
     return out
+
+
+def _filters(m: dict) -> dict | None:
+    """The first convolution layer's filter grid, with words for what it shows."""
+    f = as_dict(m.get("filters"))
+    image = text(f.get("image"))
+    if not image.startswith("data:image/"):
+        return None
+    shape = [int(v) for v in as_list(f.get("shape"))]
+    size = " × ".join(str(v) for v in shape) if shape else DASH
+    shown, count = f.get("shown"), f.get("count")
+    how = "in colour (they read the 3 input channels)" if f.get("rgb") else "in grey (the mean over their input channels)"
+    more = f", the first {shown} shown" if shown and count and shown < count else ""
+    return {"image": image, "caption": (f"First convolution layer '{text(f.get('layer'))}': {count} filters of {size}"
+                                        f"{more}, {how}, each scaled to its own range")}
 
 
 def _layer_rows(m: dict) -> list[dict]:
