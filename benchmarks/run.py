@@ -356,8 +356,8 @@ def _per_image_pass_times(adapter: Any, images: np.ndarray, layer: str, batch: i
     return t_f / batch, t_b / batch
 
 
-def _audit_row(name: str, what: str, adapter: Any, images: Any, target: Any, region: np.ndarray,
-               run: Callable[[Any], Any], layer: str) -> dict[str, Any]:
+def _audit_row(name: str, what: str, adapter: Any, images: Any, run: Callable[[Any], Any],
+               layer: str) -> dict[str, Any]:
     """One whole heatmap audit through the public API, cold (no cache), default honesty: its wall time against
     the passes its evidence, honesty checks and companions need (counted by the code, per phase), each timed
     as plain batched passes on the same model in the same run."""
@@ -418,11 +418,11 @@ def bench_audits(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
     region[:, 56:168, 56:168] = 1.0
     layer = bench.default_gradcam_layer()
     rows.append(_audit_row("audit_gradcam_mobilenetv2_224", "Grad-CAM audit, MobileNetV2 224x224, 8 images", bench,
-                           imgs, 3, region, lambda a: a.gradcam(bench, imgs, 3).expect_lift(region=region, at_least=1.0),
+                           imgs, lambda a: a.gradcam(bench, imgs, 3).expect_lift(region=region, at_least=1.0),
                            layer))
     few, few_region = imgs[:4], region[:4]  # occlusion's windows and its honesty copies: 4 images are minutes already
     rows.append(_audit_row("audit_occlusion_mobilenetv2_224", "occlusion audit (patch 32, stride 16), MobileNetV2 "
-                           "224x224, 4 images", bench, few, 3, few_region,
+                           "224x224, 4 images", bench, few,
                            lambda a: a.occlusion(bench, few, 3, patch=32, stride=16).expect_lift(region=few_region,
                                                                                                 at_least=1.0), layer))
     ex = HERE.parent / "example_audits"
@@ -431,11 +431,11 @@ def bench_audits(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
     snow = load_images(ex / "data" / "leopards_on_snow", masks=True)
     layer = leopard.default_gradcam_layer()
     rows.append(_audit_row("audit_gradcam_leopard_example", f"Grad-CAM audit, shipped leopard_shortcut model, "
-                           f"{len(snow.images)} images", leopard, snow, "leopard", snow.masks,
+                           f"{len(snow.images)} images", leopard, snow,
                            lambda a: a.gradcam(leopard, snow, target="leopard").expect_lift(
                                region=snow.masks, region_name="snow", at_most=1.0), layer))
     rows.append(_audit_row("audit_occlusion_leopard_example", f"occlusion audit, shipped leopard_shortcut model, "
-                           f"{len(snow.images)} images", leopard, snow, "leopard", snow.masks,
+                           f"{len(snow.images)} images", leopard, snow,
                            lambda a: a.occlusion(leopard, snow, target="leopard", patch=8, fill=0.5).expect_lift(
                                region=snow.masks, region_name="snow", at_most=1.0), layer))
     return rows

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ..core.model.adapter import ModelAdapter
 
 MAX_SIDE = 160
 
@@ -73,12 +77,12 @@ def filter_grid_uri(kernels: np.ndarray, columns: int = 8, cell: int = FILTER_CE
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def filters_record(adapter: object) -> dict | None:
+def filters_record(adapter: ModelAdapter) -> dict[str, Any] | None:
     """The first convolution layer's filters for the model details (once per model), or None without one."""
     from ..core.model.summary import first_conv_filters
 
-    def build() -> dict | None:
-        found = first_conv_filters(adapter)  # type: ignore[arg-type]
+    def build() -> dict[str, Any] | None:
+        found = first_conv_filters(adapter)
         if found is None:
             return None
         path, kernels = found
@@ -86,4 +90,4 @@ def filters_record(adapter: object) -> dict | None:
         return {"layer": path, "count": int(n), "shown": int(min(n, MAX_FILTERS)), "shape": [int(kh), int(kw), int(cin)],
                 "rgb": cin == 3, "image": filter_grid_uri(kernels)}
 
-    return adapter.built(("filters_record",), build)  # type: ignore[attr-defined]
+    return adapter.built(("filters_record",), build)

@@ -63,7 +63,7 @@ def first_conv_filters(adapter: ModelAdapter) -> tuple[str, np.ndarray] | None:
 
     for path, layer in layer_paths(adapter.model):
         if not is_container(layer) and type(layer).__name__ == "Conv2D" and layer.weights:
-            kernel = np.asarray(layer.weights[0].numpy() if hasattr(layer.weights[0], "numpy") else layer.weights[0])
+            kernel = np.asarray(layer.kernel)
             if kernel.ndim == 4:
                 return path, kernel
     return None
