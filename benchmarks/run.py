@@ -1,4 +1,4 @@
-"""`make bench` (or `python benchmarks/run.py [gradcam] [ablation] [tcav] [occlusion] [saliency] [audit] [cache]`): each method's time as a ratio to its unavoidable passes, and the speed-up over the naive loop.
+"""`make bench` (or `python benchmarks/run.py [gradcam] [ablation] [tcav] [occlusion] [saliency] [audit] [insight] [cache]`): each method's time as a ratio to its unavoidable passes, and the speed-up over the naive loop.
 
 `audit` times whole heatmap audits (the evidence, the honesty checks, the companion maps), cold, against the
 passes they need as counted by the code per phase (core/model/passes.py), and prints the breakdown.
@@ -528,6 +528,17 @@ def bench_cache() -> list[dict[str, Any]]:
     }]
 
 
+def bench_insight(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
+    """The insight evidence (issue 13): each module's rows, timed against the passes it needs."""
+    import importlib
+
+    return [r for name in INSIGHT_BENCHES for r in importlib.import_module(name).rows(model, images)]
+
+
+# benchmarks/<name>.py, each with rows(model, images) -> list of rows like the others
+INSIGHT_BENCHES = ("insight_data", "insight_disagreement", "insight_features")
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'benchmark':<36} {'ratio_to_limit':>15} {'speedup_vs_naive':>17}"]
     for r in rows:
@@ -556,6 +567,7 @@ def main() -> int:
                      ("occlusion", lambda: [bench_occlusion(model, images)]),
                      ("saliency", lambda: bench_smoothgrad_ig(model, images)),
                      ("audit", lambda: bench_audits(model, images)),
+                     ("insight", lambda: bench_insight(model, images)),
                      ("cache", bench_cache)):
         if not only or name in only:
             rows.extend(fn())

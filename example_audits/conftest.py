@@ -36,3 +36,18 @@ def leopard_bodies(snow_leopards):
 def sand():
     """Plain sand backgrounds: in-distribution content to put where the snow was."""
     return load_images(DATA / "sand_backgrounds")
+
+
+@pytest.fixture(scope="session")
+def animals():
+    """The labelled set: every class on every background (``data/animals/<class>/``), 36 images."""
+    from pytest_modelaudit.core.data.labelled import load_labelled
+
+    return load_labelled(DATA / "animals")
+
+
+@pytest.fixture(scope="session")
+def both_leopard_models():
+    """The shortcut and the clean model together, for audits that compare models."""
+    return [load_model(MODELS / f"leopard_{k}.keras", classes=MODELS / "classes.txt", input_range=(0, 1),
+                       name=f"leopard_{k}") for k in ("shortcut", "clean")]

@@ -11,6 +11,8 @@ Writes (overwriting):
 * ``example_audits/models/leopard_clean.keras`` -- same architecture and budget, backgrounds drawn
   independently of the class, so only the animal predicts the class.
 * ``example_audits/models/classes.txt`` -- one class per line, in output order.
+* ``example_audits/data/animals/<class>/<class>_<background>_NN.png``: the labelled set (every class on
+  every background) of the data-level audits.
 * ``example_audits/data/leopards_on_snow/leopard_NNN.png`` + ``leopard_NNN_mask.png``
   (mask: white = snow background, black = animal; soft anti-aliased edges),
   ``example_audits/data/sand_backgrounds/sand_NNN.png`` (plain sand, an in-distribution fill).
@@ -41,6 +43,8 @@ DATA = HERE / "data"
 
 SEED = 20240601            # training: keras/tf seed and the training-scene generator
 AUDIT_DATA_SEED = 7        # shipped audit PNGs (never seen in training)
+LABELLED_DATA_SEED = 11    # the shipped labelled set (class folders), drawn apart so the audit PNGs never change
+LABELLED_PER_CELL = 4      # images per (class, background) in the labelled set
 N_PER_CLASS = 800          # training scenes per class
 EPOCHS = 8
 BATCH = 64
@@ -131,7 +135,23 @@ def write_audit_data():
         _save_png(DATA / "leopards_on_snow" / f"leopard_{i:03d}_mask.png", 1.0 - body)   # white = snow
     for i in range(8):
         _save_png(DATA / "sand_backgrounds" / f"sand_{i:03d}.png", S.background("sand", rng))
+    write_labelled_data()
     print(f"wrote audit images under {DATA}")
+
+
+def write_labelled_data():
+    """``data/animals/<class>/``: every class on every background, the labelled set of the performance,
+    embedding and disagreement audits (the shortcut model errs on leopards off snow and others on snow)."""
+    rng = np.random.default_rng(LABELLED_DATA_SEED)
+    for c in S.CLASSES:
+        d = DATA / "animals" / c
+        d.mkdir(parents=True, exist_ok=True)
+        for f in d.glob("*.png"):
+            f.unlink()
+        for b in S.BACKGROUNDS:
+            for i in range(LABELLED_PER_CELL):
+                x, _, _ = S.render_scene(c, b, rng)
+                _save_png(d / f"{c}_{b}_{i:02d}.png", x)
 
 
 def quick_check(models):

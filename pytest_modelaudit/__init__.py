@@ -13,6 +13,8 @@ _LAZY = {
     "ModelAdapter": "pytest_modelaudit.core.model.adapter",
     "load_images": "pytest_modelaudit.core.data.images",
     "ImageSet": "pytest_modelaudit.core.data.images",
+    "load_labelled": "pytest_modelaudit.core.data.labelled",
+    "LabelledSet": "pytest_modelaudit.core.data.labelled",
     "ModelAuditError": "pytest_modelaudit.errors",
     "AuditFailure": "pytest_modelaudit.errors",
     "AuditInconclusive": "pytest_modelaudit.errors",

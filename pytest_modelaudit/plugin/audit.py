@@ -140,6 +140,12 @@ class Audit:
         self.layers_used.setdefault(adapter.fingerprint, set()).update(l.layer for l in result.layers)
         return TcavAudit(self, adapter, result, lambda other: tcav(adapter, target, other, **kwargs))
 
+    # ----- insight (issue 13): one method each, delegating to its own module -------------------
+    # (performance)
+    # (embedding)
+    # (disagreement)
+    # (features)
+
     def _library(self, concepts: ConceptLibrary | str | os.PathLike[str] | None, random_prefix: str | None,
                  min_images: int) -> ConceptLibrary:
         from ..core.data.concepts import ConceptLibrary, ConceptError

@@ -288,6 +288,8 @@ def check_json(check: Check, message: str) -> dict[str, Any]:
         evidence = ablation_evidence(ev, upper, check.model)
     elif isinstance(ev, TCAVEvidence):
         evidence = tcav_evidence(ev)
+    elif hasattr(ev, "to_json"):  # the insight evidence kinds (core/insight) record themselves
+        evidence = ev.to_json()
     else:
         evidence = {"type": "none"}
     return {

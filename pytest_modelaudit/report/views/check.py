@@ -14,6 +14,15 @@ from .evidence_heatmap import heatmap_view
 from .evidence_honesty import honesty_section
 from .evidence_tcav import TCAV_LAYER_METRIC, tcav_view
 
+# Evidence types drawn by a view module of their own: views/<module>.py holds `view(ev, budget) -> dict`,
+# whose result names its template under "template" (check.html.j2 includes it).
+OWN_VIEWS = {
+    "performance": "evidence_performance",
+    "embedding": "evidence_embedding",
+    "disagreement": "evidence_disagreement",
+    "features": "evidence_features",
+}
+
 
 def other_view(ev: dict) -> dict:
     """Evidence of a type this report does not draw: its scalar fields, never embedded images."""
@@ -43,6 +52,10 @@ def evidence_view(ev: Any, budget: ImageBudget, status: str) -> dict:
             return ablation_view(ev, budget)
         if kind == "tcav" and isinstance(ev.get("layers"), list):
             return tcav_view(ev, budget, status)
+        if kind in OWN_VIEWS:
+            import importlib
+
+            return importlib.import_module(f"{__package__}.{OWN_VIEWS[kind]}").view(ev, budget)
         if kind == "none" or not ev:
             return {"type": "none"}
         return other_view(ev)
