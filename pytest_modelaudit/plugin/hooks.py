@@ -33,6 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder for index.html, report.pdf and results.json (ini: model_audit_report; default model-audit-report)")
     group.addoption("--model-audit-no-pdf", action="store_true", default=False, dest="model_audit_no_pdf",
                     help="do not write report.pdf (ini: model_audit_pdf = false)")
+    group.addoption("--model-audit-pdf", choices=("summary", "full"), default=None, dest="model_audit_pdf",
+                    help="what report.pdf holds: summary (default: the audit table and the cards of every audit "
+                         "that did not pass) or full (every card and the model details) (ini: model_audit_pdf)")
     group.addoption("--model-audit-seed", metavar="N", default=None, dest="model_audit_seed",
                     help="root seed of every random choice in the audits (ini: model_audit_seed; default 0)")
     group.addoption("--model-audit-inconclusive", choices=("fail", "skip"), default=None, dest="model_audit_inconclusive",
@@ -84,7 +87,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("model_audit_concepts", "concept root for TCAV audits (relative to the rootdir)", default="")
     parser.addini("model_audit_random_prefix", "name prefix of the random counterexample folders", default="random500_")
     parser.addini("model_audit_report", "folder for the model audit report", default="model-audit-report")
-    parser.addini("model_audit_pdf", "write report.pdf next to index.html", type="bool", default=True)
+    parser.addini("model_audit_pdf", "report.pdf next to index.html: summary (default), full, or false for none",
+                  default="summary")
     parser.addini("model_audit_seed", "root seed of every random choice in the audits", default="0")
     parser.addini("model_audit_inconclusive", "fail | skip: what an INCONCLUSIVE audit does to its test", default="fail")
     parser.addini("model_audit_gpu_memory_growth", "let TensorFlow take GPU memory as needed (set on every process "

@@ -14,6 +14,7 @@ from .candidates import model_files
 INCONCLUSIVE_POLICIES = ("fail", "skip")
 MISSING_BASELINE_POLICIES = ("fail", "warn", "create")
 HONESTY_POLICIES = ("inconclusive", "report", "off")
+PDF_MODES = ("summary", "full")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,8 @@ class Settings:
     cache_dir: Path | None = None  # the persistent cache; None: memory only, cache_note says why
     cache_note: str = ""
     report_problem: str = ""  # why the report folder cannot be written ("" when it can)
+    pdf_mode: str = "summary"  # "summary": the audit table and the cards of what did not pass; "full": every card
+    report_link: str = ""  # the report folder as messages name it: relative to where pytest ran when inside it
 
     def anchor(self, nodeid: str) -> str:
         return anchor_for_nodeid(nodeid)
@@ -43,7 +46,7 @@ class Settings:
     def evidence_link(self, nodeid: str) -> str:
         if self.report_problem:  # no link into a report that will not exist
             return f"none: the report cannot be written to {self.report_dir} ({self.report_problem})"
-        return f"{self.report_dir / 'index.html'}#{self.anchor(nodeid)}"
+        return f"{self.report_link or self.report_dir}/index.html#{self.anchor(nodeid)}"
 
     def header(self) -> str:
         if not self.enabled:
@@ -53,7 +56,7 @@ class Settings:
             flags = "".join(f", {f}" for f, on in (("update", self.update_baselines), ("prune", self.prune_baselines)) if on)
             baselines = f", baselines={self.baseline_dir} (missing={self.missing_baseline}{flags})"
         cache = f", cache={self.cache_dir}" if self.cache_dir is not None else f", cache=off ({self.cache_note})"
-        return (f"model-audit: on, report={self.report_dir}, pdf={'on' if self.pdf else 'off'}, "
+        return (f"model-audit: on, report={self.report_dir}, pdf={self.pdf_mode if self.pdf else 'off'}, "
                 f"seed={self.seed}, inconclusive={self.inconclusive}, honesty={self.honesty}{baselines}{cache}")
 
 
@@ -72,7 +75,7 @@ def resolve(config: pytest.Config) -> Settings:
     report_dir = Path(report)
     if not report_dir.is_absolute():
         report_dir = Path(config.invocation_params.dir) / report_dir
-    pdf = not config.getoption("model_audit_no_pdf") and _bool(config.getini("model_audit_pdf"))
+    pdf, pdf_mode = _pdf_option(config)
     raw_seed = config.getoption("model_audit_seed")
     if raw_seed is None:
         raw_seed = config.getini("model_audit_seed")
@@ -103,7 +106,32 @@ def resolve(config: pytest.Config) -> Settings:
         problem = report_dir_problem(report_dir.resolve()) or ""
     return Settings(bool(enabled), report_dir.resolve(), pdf, seed, inconclusive, concepts_dir, prefix, honesty=honesty,
                     gpu_memory_growth=growth, models=models, **_baseline_options(config, bool(enabled)),
-                    **_cache_options(config, bool(enabled)), report_problem=problem)
+                    **_cache_options(config, bool(enabled)), report_problem=problem, pdf_mode=pdf_mode,
+                    report_link=relative_folder(report_dir.resolve(), Path(config.invocation_params.dir)))
+
+
+def relative_folder(folder: Path, base: Path) -> str:
+    """`folder` relative to `base` when it lies inside it (messages and reports never name a machine path then)."""
+    try:
+        return folder.relative_to(base.resolve()).as_posix() or "."
+    except ValueError:
+        return str(folder)
+
+
+def _pdf_option(config: pytest.Config) -> tuple[bool, str]:
+    """--model-audit-pdf=summary|full, --model-audit-no-pdf and ini model_audit_pdf (summary, full or false)."""
+    if config.getoption("model_audit_no_pdf"):
+        return False, "summary"
+    cli = config.getoption("model_audit_pdf")
+    raw = str(cli if cli is not None else config.getini("model_audit_pdf")).strip().lower()
+    if raw in PDF_MODES:
+        return True, raw
+    if raw in ("1", "true", "yes", "on"):
+        return True, "summary"
+    if raw in ("0", "false", "no", "off"):
+        return False, "summary"
+    raise pytest.UsageError(f"--model-audit-pdf / model_audit_pdf must be one of {', '.join(PDF_MODES)} "
+                            f"(ini also false to write no PDF), got {raw!r}")
 
 
 def path_option(config: pytest.Config, name: str) -> Path | None:

@@ -3,6 +3,7 @@ included), unfinished audits closed, the report written once, and the terminal's
 from __future__ import annotations
 
 import time
+from pathlib import Path
 import warnings
 from datetime import datetime, timezone
 from typing import Any
@@ -58,6 +59,12 @@ class AuditSession:
             known = self.models.setdefault(fp, info)
             known["layers_used"] = sorted(set(known.get("layers_used", [])) | set(info.get("layers_used", [])))
 
+    def _relative(self, folder: Any) -> str:
+        """A folder as the report names it: relative to where pytest ran when it lies inside (no machine path)."""
+        from .options import relative_folder
+
+        return relative_folder(Path(folder).resolve(), Path(self.config.invocation_params.dir))
+
     def results(self) -> dict[str, Any]:
         from ..core.checks.verdicts import Status
         from .environment import environment
@@ -80,10 +87,10 @@ class AuditSession:
                 "seed": self.settings.seed,
                 "inconclusive": self.settings.inconclusive,
                 "honesty": self.settings.honesty,
-                "report_dir": str(self.settings.report_dir),
+                "report_dir": self.settings.report_link or str(self.settings.report_dir),
                 "pytest_args": [str(a) for a in self.config.invocation_params.args],
                 "interrupted": self.interrupted,
-                "cache": {"dir": None if cache_dir is None else str(cache_dir), "note": cache_note,
+                "cache": {"dir": None if cache_dir is None else self._relative(cache_dir), "note": cache_note,
                           **{k: self.cache_counts.get(k, 0) for k in ("hits", "disk_hits", "misses", "writes",
                                                                       "discarded")}},
             },
@@ -119,7 +126,8 @@ class AuditSession:
             results = self.results()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                self.files = write_report(results, self.settings.report_dir, pdf=self.settings.pdf)
+                self.files = write_report(results, self.settings.report_dir, pdf=self.settings.pdf,
+                                          pdf_mode=self.settings.pdf_mode)
             self.comparison = self.files.comparison
         except Exception as exc:  # a report problem must not hide the test outcomes
             self.error = f"{type(exc).__name__}: {exc}"

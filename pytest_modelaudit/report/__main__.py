@@ -1,6 +1,6 @@
 """Re-render a report from a saved results.json.
 
-    python -m pytest_modelaudit.report results.json OUT_DIR [--no-pdf]
+    python -m pytest_modelaudit.report results.json OUT_DIR [--no-pdf] [--pdf {summary,full}]
 """
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("results", help="path to a results.json written by pytest --model-audit")
     parser.add_argument("out_dir", help="folder to write results.json, index.html and report.pdf to")
     parser.add_argument("--no-pdf", action="store_true", help="skip the PDF")
+    parser.add_argument("--pdf", choices=("summary", "full"), default="summary", dest="pdf_mode",
+                        help="what the PDF holds: summary (default: the audit table and the cards of every audit "
+                             "that did not pass) or full (every card and the model details)")
     args = parser.parse_args(argv)
 
     try:
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ReportWarning)
         try:
-            files = write_report(results, args.out_dir, pdf=not args.no_pdf)
+            files = write_report(results, args.out_dir, pdf=not args.no_pdf, pdf_mode=args.pdf_mode)
         except OSError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -34,26 +34,39 @@ def environment():
     return env
 
 
-def render_html(results: dict, *, for_print: bool = False) -> str:
+PDF_MODES = ("summary", "full")
+
+
+def render_html(results: dict, *, for_print: bool = False, pdf_mode: str = "full") -> str:
     """The complete, self-contained report page for ``results`` (see docs/results-schema.md).
 
     ``for_print=True`` gives the flavour WeasyPrint turns into the PDF (print CSS, all
-    sections expanded).
+    sections expanded); ``pdf_mode="summary"`` keeps only the cards of audits that did not pass.
     """
-    return render_context(build_context(results), for_print=for_print)
+    return render_context(build_context(results), for_print=for_print, pdf_mode=pdf_mode)
 
 
-def render_context(ctx: dict, *, for_print: bool = False) -> str:
-    """Render an already built view model (so HTML and PDF share one set of images)."""
+def render_context(ctx: dict, *, for_print: bool = False, pdf_mode: str = "full") -> str:
+    """Render an already built view model (so HTML and PDF share one set of images).
+
+    The summary PDF (``for_print`` and ``pdf_mode="summary"``, the stakeholder's copy) holds the summary, the
+    audit table (every audit's claim, measurement and threshold), the comparison, the cards of the audits that
+    did not pass and the models in brief; the passes' cards and the layer tables stay in index.html.
+    """
     from markupsafe import Markup
 
+    if pdf_mode not in PDF_MODES:
+        raise ValueError(f"pdf_mode must be one of {', '.join(PDF_MODES)}, got {pdf_mode!r}")
     env = environment()
-    ctx = {**ctx, "for_print": for_print}
+    brief = for_print and pdf_mode == "summary"
+    carded = [a for a in ctx["audits"] if not (brief and a["status"] == "PASS")]
+    ctx = {**ctx, "for_print": for_print, "brief": brief, "carded": {a["anchor"] for a in carded},
+           "passes_elsewhere": len(ctx["audits"]) - len(carded)}
     card = env.get_template(CARD_TEMPLATE)
     cards = []
-    for audit in ctx["audits"]:
+    for audit in carded:
         try:
-            cards.append(Markup(card.render(audit=audit, for_print=for_print)))
+            cards.append(Markup(card.render(audit=audit, for_print=for_print, brief=brief)))
         except Exception as exc:  # one audit never takes the report down
             cards.append(Markup(env.get_template(BROKEN_CARD_TEMPLATE).render(
                 audit=audit, error=f"{type(exc).__name__}: {exc}")))

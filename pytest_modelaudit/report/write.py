@@ -179,9 +179,12 @@ def _remove_stale(path: Path) -> None:
         pass
 
 
-def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True) -> ReportFiles:
+def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True,
+                 pdf_mode: str = "summary") -> ReportFiles:
     """Write ``results.json``, ``index.html``, ``summary.md`` and (if ``pdf``) ``report.pdf`` into ``out_dir``.
 
+    ``pdf_mode``: "summary" (the stakeholder's copy: the audit table and the cards of what did not pass) or
+    "full" (every card and the model details, as index.html).
     Raises :class:`ReportWriteError` (an ``OSError``) naming the folder when it cannot be
     written. A PDF failure only warns (:class:`ReportWarning`) and is returned as ``pdf_error``.
     If the HTML or summary cannot be rendered, ``results.json`` is still written and the error raised.
@@ -212,7 +215,7 @@ def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True)
         _remove_stale(pdf_path)
         return ReportFiles(json_path, html_path, None, None, md_path, _shape(matrix))
     try:
-        write_pdf(render_context(ctx, for_print=True), pdf_path)
+        write_pdf(render_context(ctx, for_print=True, pdf_mode=pdf_mode), pdf_path)
     except Exception as exc:  # any PDF problem: warn, keep HTML and JSON
         _remove_stale(pdf_path)  # nobody may send an earlier run's PDF as this run's
         cause = f"{type(exc).__name__}: {exc}"
