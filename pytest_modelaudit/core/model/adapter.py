@@ -103,14 +103,24 @@ class ModelAdapter:
     @property
     def num_classes(self) -> int:
         if self._num_classes is None:
-            out = self.logits(np.zeros((1,) + self.input_shape, np.float32), preprocessed=True)
-            self._num_classes = int(out.shape[-1])
+            self._num_classes = self._declared_classes()
+            if self._num_classes is None:  # no declared output shape (e.g. a Sequential without Input): run it
+                out = self.logits(np.zeros((1,) + self.input_shape, np.float32), preprocessed=True)
+                self._num_classes = int(out.shape[-1])
             if self.class_names is not None and len(self.class_names) != self._num_classes:
                 where = f"label file {self.classes_file!r}" if self.classes_file else "the class list"
                 raise LabelFileError(
                     f"{where} has {len(self.class_names)} labels but model {self.name!r} has {self._num_classes} outputs."
                 )
         return self._num_classes
+
+    def _declared_classes(self) -> int | None:
+        """The class count from the model's declared output shape (N, K), without a forward pass; None if unknown."""
+        try:
+            shape = tuple(self.model.outputs[0].shape)
+        except Exception:
+            return None
+        return int(shape[-1]) if len(shape) == 2 and isinstance(shape[-1], int) and shape[-1] > 0 else None
 
     @property
     def labels(self) -> list[str]:

@@ -127,7 +127,19 @@ def _enlarge(img, size):
 
 
 def prepare_base(uri: object):
-    """Decode a thumbnail and bring it to its display size (RGB)."""
+    """Decode a thumbnail and bring it to its display size (RGB): a copy the caller may draw on."""
+    if isinstance(uri, str):
+        return _prepared_base(uri).copy()
+    return _prepare_base(uri)
+
+
+@functools.lru_cache(maxsize=128)
+def _prepared_base(uri: str):
+    """One decode per image: each image is drawn under several maps (the audited one and the companions)."""
+    return _prepare_base(uri)
+
+
+def _prepare_base(uri: object):
     img = to_rgb(decode_image(uri))
     size = display_size(img.size)
     if size != img.size:
@@ -158,11 +170,22 @@ def thumbnail_uri(uri: object) -> str | None:
 
 def mask_array(uri: object, size: tuple[int, int]):
     """Decode a region mask (white = region) to a bool array of ``size`` (w, h), or None."""
+    if uri is None:
+        return None
+    if isinstance(uri, str):
+        return _mask_array(uri, tuple(size)).copy()
+    return _decode_mask(uri, size)
+
+
+@functools.lru_cache(maxsize=128)
+def _mask_array(uri: str, size: tuple[int, int]):
+    return _decode_mask(uri, size)
+
+
+def _decode_mask(uri: object, size: tuple[int, int]):
     import numpy as np
     from PIL import Image
 
-    if uri is None:
-        return None
     img = decode_image(uri)
     if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
         img = to_rgb(img)
