@@ -115,7 +115,7 @@ class Audit:
                                  seed=self._next_seed(), batch_size=batch_size)
         return AblationAudit(self, adapter, result, region_name)
 
-    def tcav(self, model: ModelLike, target: str | int | Target, concept: str, *, layers: str | list[str],
+    def tcav(self, model: ModelLike, target: str | int | Target, concept: str, *, layers: str | int | list[str | int],
              concepts: ConceptLibrary | str | os.PathLike[str] | None = None, images: ImagesLike | None = None,
              runs: int | None = None, pooling: str | None = None, mode: str = "default",
              random_prefix: str | None = None, min_images: int = 20,
@@ -133,7 +133,7 @@ class Audit:
         adapter = self._use(model)
         target = adapter.target(target)
         library = self._library(concepts, random_prefix, min_images)
-        layer_list = [layers] if isinstance(layers, str) else list(layers)
+        layer_list = [layers] if isinstance(layers, (str, int)) else list(layers)
         kwargs = dict(layers=layer_list, concepts=library, target_images=images, runs=runs, pooling=pooling,
                       mode=mode, seed=self.settings.seed)
         result = tcav(adapter, target, concept, contrast=contrast, **kwargs)

@@ -26,12 +26,20 @@ def is_container(layer: Any) -> bool:
     return bool(getattr(layer, "layers", None))
 
 
-def resolve_layer(model: Any, name: str) -> tuple[str, Any]:
-    """Find a layer by path ('backbone/block_3_relu') or by a unique bare name."""
+def resolve_layer(model: Any, name: str | int) -> tuple[str, Any]:
+    """Find a layer by path ('backbone/block_3_relu'), by a unique bare name, or by role ('last_conv',
+    'conv:-2', an index into the flattened layer list: core/model/roles.py)."""
+    from .roles import by_role, is_role
+
     paths = layer_paths(model)
     for path, layer in paths:
         if path == name:
             return path, layer
+    if is_role(name):
+        return by_role(model, name, paths)
+    if not isinstance(name, str):
+        raise LayerNotFoundError(f"A layer is a name, a path, a role such as 'last_conv' or 'conv:-2', or an "
+                                 f"index; got {name!r}.")
     bare = [(p, l) for p, l in paths if p.rsplit("/", 1)[-1] == name]
     if len(bare) == 1:
         return bare[0]
