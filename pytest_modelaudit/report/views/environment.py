@@ -17,7 +17,8 @@ def run_rows(results: dict) -> list[tuple[str, str]]:
         args_text = text(args, DASH)
     policy = text(run.get("inconclusive"), "fail")
     return [
-        ("Root seed", fmt_value(run.get("seed"))),
+        ("Root seed", fmt_value(run.get("seed")) if "seed" not in run or run.get("seed") is not None
+         or not run.get("merged_from") else "differs between the merged runs (below)"),
         ("Started", fmt_datetime(run.get("started_at"))),
         ("Finished", fmt_datetime(run.get("finished_at"))),
         ("Run time", fmt_duration(run.get("duration_s"))),
@@ -26,7 +27,21 @@ def run_rows(results: dict) -> list[tuple[str, str]]:
         ("Report folder", text(run.get("report_dir"), DASH)),
         ("Results schema", f"version {fmt_value(results.get('schema_version'))}"),
         ("Evidence cache", _cache_text(run.get("cache"))),
+        *_merged_rows(run.get("merged_from")),
     ]
+
+
+def _merged_rows(merged: Any) -> list[tuple[str, str]]:
+    """One row per run of a merged report: its file, audits, seed, start and platform."""
+    rows = []
+    for i, m in enumerate(merged if isinstance(merged, list) else [], 1):
+        m = as_dict(m)
+        run, env = as_dict(m.get("run")), as_dict(m.get("environment"))
+        where = ", ".join(f"{k} {text(env.get(k))}" for k in ("platform", "python", "tensorflow") if env.get(k))
+        rows.append((f"Merged run {i}", f"{text(m.get('source'), DASH)}: {fmt_value(m.get('audits'))} audits, seed "
+                                        f"{fmt_value(run.get('seed'))}, started {fmt_datetime(run.get('started_at'))}"
+                                        + (f"; {where}" if where else "")))
+    return rows
 
 
 def _cache_text(cache: Any) -> str:
