@@ -95,6 +95,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   "before TensorFlow starts; needed to share a GPU between xdist workers)", type="bool", default=False)
     parser.addini("model_audit_models", "model files (one per line, relative to the rootdir) that the audit_model "
                   "fixture is parametrised over", type="linelist", default=[])
+    parser.addini("model_audit_files", "file name patterns of TOML claim files (default audit_*.toml)",
+                  type="linelist", default=["audit_*.toml"])
     parser.addini("model_audit_honesty", "inconclusive | report | off: what a failed heatmap honesty check does",
                   default="inconclusive")
 
@@ -169,6 +171,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         if problem:  # say it now, not after a long run; the audits still run
             lines.append(f"model-audit: WARNING: the report cannot be written to {settings.report_dir}: {problem}")
     return lines
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """TOML claim files (ini model_audit_files; default audit_*.toml): one test item per claim and model."""
+    if file_path.suffix != ".toml":
+        return None
+    from .toml_claims import ClaimFile, is_claim_file
+
+    if is_claim_file(file_path, parent.config.getini("model_audit_files")):
+        return ClaimFile.from_parent(parent, path=file_path)
+    return None
 
 
 def is_audit(item: pytest.Item) -> bool:
