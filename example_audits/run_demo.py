@@ -4,8 +4,9 @@
 
 Runs ``python -m pytest example_audits --model-audit --model-audit-report=model-audit-report``
 with this interpreter from the repository root, reads ``model-audit-report/results.json`` and
-compares every audit's status with ``EXPECTED`` below. The shortcut model is SUPPOSED to fail
-(that is the point of the example), so pytest exiting 1 is normal here.
+checks that every audit gave its intended verdict, declared on the audits themselves with
+``@pytest.mark.model_audit(expect={model: verdict})`` (an audit without one must pass). The shortcut
+model is SUPPOSED to fail (that is the point of the example): those tests pass when they fail as intended.
 
 Exit status 0: pytest exited 0 or 1, the report was written by this run, and every audit has
 its expected status. Anything else (an ERROR audit, an unexpected verdict, a missing or stale
@@ -23,29 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT_DIR = ROOT / "model-audit-report"
-LEOPARD = "example_audits/test_leopard_audits.py"
-STARTERS = "example_audits/starters/test_starter_audits.py"
 
-# test function -> (short name, {model param: expected status}, file); ground truth for these is
-# measured by tests/test_example_ground_truth.py and tests/test_starter_ground_truth.py.
-EXPECTED = {
-    "test_snow_not_driving_leopard": ("snow audit (ablation)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
-    "test_gradcam_not_on_snow": ("snow audit (Grad-CAM)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
-    "test_body_drives_leopard": ("body audit (ablation)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
-    "test_gradcam_on_body": ("body audit (Grad-CAM)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
-    "test_occlusion_not_on_snow": ("snow audit (occlusion)", {"shortcut": "FAIL", "clean": "PASS"}, LEOPARD),
-    "test_integrated_gradients_not_on_snow": ("snow audit (Integrated Gradients)", {"shortcut": "FAIL", "clean": "PASS"},
-                                              LEOPARD),
-    "test_smoothgrad_not_on_snow": ("snow audit (SmoothGrad, rejected by the honesty checks)",
-                                    {"shortcut": "INCONCLUSIVE", "clean": "INCONCLUSIVE"}, LEOPARD),
-    "test_hibany_depends_on_red": ("TCAV audit 'hibany depends on red'", {"": "PASS"}, STARTERS),
-    "test_sarunori_depends_on_green": ("TCAV audit 'sarunori depends on green'", {"": "PASS"}, STARTERS),
-    # independence cannot be shown with 20 random sets: fixed random sets' scores spread too widely (README, TCAV)
-    "test_messon_does_not_depend_on_green": ("TCAV audit 'messon does not depend on green'", {"": "INCONCLUSIVE"},
-                                             STARTERS),
-}
-MODEL_WORDS = {"shortcut": "the shortcut model", "clean": "the clean model", "": "the starter model"}
-VERB = {"PASS": "passed", "FAIL": "failed", "INCONCLUSIVE": "was inconclusive on", "ERROR": "errored on"}
 
 
 def _split(nodeid: str) -> tuple[str, str]:
@@ -81,6 +60,11 @@ def _print_comparison(results: dict, html_path: Path, problems: list[str]) -> No
     for row in matrix.rows:
         cells = ["/".join(e.status for e in cell) or "not run" for cell in row.cells]
         print(f"  {row.title:<{width}}  " + "  ".join(f"{c:<16}" for c in cells))
+        for cell in row.cells:
+            for e in cell:
+                if e.as_intended is not True:
+                    problems.append(f"comparison matrix: {e.nodeid} is {e.status}, not marked as intended")
+    print(f"  {'as intended':<{width}}  " + "  ".join(f"{f'{c.as_intended} of {c.total}':<16}" for c in matrix.columns))
 
 
 def main() -> int:
@@ -119,41 +103,24 @@ def main() -> int:
         print(f"{s.get('total', 0)} audits: {s.get('PASS', 0)} PASS, {s.get('FAIL', 0)} FAIL, "
               f"{s.get('INCONCLUSIVE', 0)} INCONCLUSIVE, {s.get('ERROR', 0)} ERROR "
               f"(audit run {results.get('run', {}).get('duration_s', float('nan')):.1f} s, pytest {elapsed:.1f} s)")
-        seen = set()
-        def rank(audit: dict) -> tuple:
-            base, param = _split(audit["nodeid"])
-            return (list(EXPECTED).index(base) if base in EXPECTED else len(EXPECTED),
-                    list(MODEL_WORDS).index(param) if param in MODEL_WORDS else len(MODEL_WORDS), audit["nodeid"])
-
-        audits = sorted(results.get("audits", []), key=rank)
-        for audit in audits:
-            base, param = _split(audit["nodeid"])
-            status = audit["status"]
-            seen.add((base, param))
-            if base not in EXPECTED or param not in EXPECTED[base][1]:
-                problems.append(f"{audit['nodeid']}: {status}, but the demo declares no expected verdict for it "
-                                f"(add it to EXPECTED in {Path(__file__).name})")
-                continue
-            what, outcomes, _ = EXPECTED[base]
-            want = outcomes[param]
-            who = MODEL_WORDS.get(param, param)
+        # The intended verdicts live with the audits (@pytest.mark.model_audit(expect={model: verdict})): an
+        # audit is right when it gave its intended verdict, or passed when none is declared.
+        for audit in sorted(results.get("audits", []), key=lambda a: a["nodeid"]):
+            status, intended = audit["status"], audit.get("intended")
             measured = _measured(audit)
-            if status == want:
-                intent = "as intended" if status == "FAIL" else "as expected"
-                print(f"  ok  {who} {VERB[status]} the {what}, {intent}" + (f": {measured}" if measured else ""))
-            else:
-                line = (f"{audit['nodeid']}: the audit ERRORED (expected {want})" if status == "ERROR"
-                        else f"{audit['nodeid']}: expected {want}, got {status}")
-                if measured:
-                    line += f" ({measured})"
-                if audit.get("message"):
-                    line += "\n      " + audit["message"].splitlines()[0]
-                problems.append(line)
-        for base, (what, outcomes, test_file) in EXPECTED.items():
-            for param in outcomes:
-                if (base, param) not in seen:
-                    node = f"{test_file}::{base}" + (f"[{param}]" if param else "")
-                    problems.append(f"{node} did not run (no record in {results_path})")
+            if (intended and audit.get("as_intended")) or (not intended and status == "PASS"):
+                intent = f"{status}, as intended" if intended else status
+                print(f"  ok  {audit['title']}: {intent}" + (f" ({measured})" if measured else ""))
+                continue
+            line = (f"{audit['nodeid']}: {status}" + (f", but {intended} is intended" if intended else
+                                                       ", and it declares no intended verdict"))
+            if measured:
+                line += f" ({measured})"
+            if audit.get("message"):
+                line += "\n      " + audit["message"].splitlines()[0]
+            problems.append(line)
+        if not results.get("audits"):
+            problems.append(f"no audit ran (no records in {results_path})")
 
     print()
     if html_path.is_file():

@@ -36,6 +36,12 @@ from __future__ import annotations
 
 import pytest
 
+# What each audit is meant to give on each model (the shortcut model is caught, the clean one is not). The
+# recorded verdict stays as measured; a test passes when its verdict is the intended one, and the report's
+# comparison matrix marks every cell "as intended" or "unexpected".
+INTENDED = {"leopard_shortcut": "FAIL", "leopard_clean": "PASS"}
+INTENDED_SMOOTHGRAD = {"leopard_shortcut": "INCONCLUSIVE", "leopard_clean": "INCONCLUSIVE"}
+
 # Probability thresholds. With three classes, P(leopard) = 0.5 is the point above which the
 # model's decision is "leopard" whatever the other two classes share.
 MAX_DROP_FROM_BACKGROUND = 0.2   # a background may shift P(leopard) a little, not decide it
@@ -52,7 +58,8 @@ FAIR_SHARE = 1.0
 BODY_MIN_LIFT = 2.0
 
 
-@pytest.mark.model_audit(title="The snow background is not driving 'leopard'", severity="critical")
+@pytest.mark.model_audit(title="The snow background is not driving 'leopard'", severity="critical",
+                         expect=INTENDED)
 def test_snow_not_driving_leopard(audit, leopard_model, snow_leopards, sand):
     abl = audit.ablation(leopard_model, snow_leopards, target="leopard",
                          region=snow_leopards.masks, region_name="snow", fill_images=sand)
@@ -63,13 +70,14 @@ def test_snow_not_driving_leopard(audit, leopard_model, snow_leopards, sand):
     abl.expect_region_only(at_most=DECISIVE)
 
 
-@pytest.mark.model_audit(title="Grad-CAM evidence for 'leopard' is not on the snow", severity="major")
+@pytest.mark.model_audit(title="Grad-CAM evidence for 'leopard' is not on the snow", severity="major",
+                         expect=INTENDED)
 def test_gradcam_not_on_snow(audit, leopard_model, snow_leopards):
     cam = audit.gradcam(leopard_model, snow_leopards, target="leopard")   # last conv layer (8x8)
     cam.expect_lift(region=snow_leopards.masks, region_name="snow", at_most=FAIR_SHARE)
 
 
-@pytest.mark.model_audit(title="The leopard's body drives 'leopard'", severity="critical")
+@pytest.mark.model_audit(title="The leopard's body drives 'leopard'", severity="critical", expect=INTENDED)
 def test_body_drives_leopard(audit, leopard_model, snow_leopards, leopard_bodies, sand):
     abl = audit.ablation(leopard_model, snow_leopards, target="leopard",
                          region=leopard_bodies, region_name="leopard body", fill_images=sand)
@@ -80,13 +88,15 @@ def test_body_drives_leopard(audit, leopard_model, snow_leopards, leopard_bodies
     abl.expect_region_only(at_least=DECISIVE)
 
 
-@pytest.mark.model_audit(title="Grad-CAM evidence for 'leopard' is on the leopard's body", severity="major")
+@pytest.mark.model_audit(title="Grad-CAM evidence for 'leopard' is on the leopard's body", severity="major",
+                         expect=INTENDED)
 def test_gradcam_on_body(audit, leopard_model, snow_leopards, leopard_bodies):
     cam = audit.gradcam(leopard_model, snow_leopards, target="leopard")
     cam.expect_lift(region=leopard_bodies, region_name="leopard body", at_least=BODY_MIN_LIFT)
 
 
-@pytest.mark.model_audit(title="Occlusion: covering the snow does not cost 'leopard' more than its share", severity="major")
+@pytest.mark.model_audit(title="Occlusion: covering the snow does not cost 'leopard' more than its share", severity="major",
+                         expect=INTENDED)
 def test_occlusion_not_on_snow(audit, leopard_model, snow_leopards):
     # Slide an 8x8 mid-grey patch over the image; the map is the drop of the 'leopard' logit. Lift on the
     # snow above 1: covering snow costs more than covering the animal. The default fill, the set's mean
@@ -96,13 +106,15 @@ def test_occlusion_not_on_snow(audit, leopard_model, snow_leopards):
     occ.expect_lift(region=snow_leopards.masks, region_name="snow", at_most=FAIR_SHARE)
 
 
-@pytest.mark.model_audit(title="Integrated Gradients evidence for 'leopard' is not on the snow", severity="major")
+@pytest.mark.model_audit(title="Integrated Gradients evidence for 'leopard' is not on the snow", severity="major",
+                         expect=INTENDED)
 def test_integrated_gradients_not_on_snow(audit, leopard_model, snow_leopards):
     ig = audit.heatmap(leopard_model, snow_leopards, target="leopard", method="integrated_gradients")
     ig.expect_lift(region=snow_leopards.masks, region_name="snow", at_most=FAIR_SHARE)
 
 
-@pytest.mark.model_audit(title="SmoothGrad evidence for 'leopard' is not on the snow", severity="minor")
+@pytest.mark.model_audit(title="SmoothGrad evidence for 'leopard' is not on the snow", severity="minor",
+                         expect=INTENDED_SMOOTHGRAD)
 def test_smoothgrad_not_on_snow(audit, leopard_model, snow_leopards):
     # Kept to show the honesty checks at work: SmoothGrad fails them on these models.
     sg = audit.heatmap(leopard_model, snow_leopards, target="leopard", method="smoothgrad")

@@ -51,7 +51,8 @@ def test_sarunori_depends_on_green(audit, starter_model):
     t.expect_depends(min_score=MIN_SCORE)
 
 
-@pytest.mark.model_audit(title="'messon' does not depend on the concept 'green'", severity="major")
+@pytest.mark.model_audit(title="'messon' does not depend on the concept 'green'", severity="major",
+                         expect={"starter": "INCONCLUSIVE"})
 def test_messon_does_not_depend_on_green(audit, starter_model):
     t = audit.tcav(starter_model, target="messon", concept="green", layers=LAYERS, concepts=CONCEPTS)
     # shown to stay below the random baseline + 0.1 at every layer (green may also count against messon)

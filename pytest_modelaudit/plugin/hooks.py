@@ -16,7 +16,7 @@ import pytest
 from .keys import (AUDIT_KEY, CACHE_DIR_KEY, CACHE_SEEN_KEY, MARKER_PROBLEM, PRUNE_PLUGIN, SETTINGS_KEY,
                    SEVERITIES, SKIP_REASON)
 from .options import Settings, resolve
-from .outcome import add_junit_properties, audit_title, build_record, compact_longrepr
+from .outcome import add_junit_properties, apply_intended, audit_title, build_record, compact_longrepr
 from .session import SESSION_KEY, AuditSession
 
 # TensorFlow's C++ start-up lines (oneDNN, CUDA probing) would land in the first audit's captured output:
@@ -205,10 +205,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _marker_problem(item: pytest.Item, marker: pytest.Mark) -> str | None:
     """What is wrong with a test's model_audit marker, or None."""
-    unknown = set(marker.kwargs) - {"title", "severity"}
+    unknown = set(marker.kwargs) - {"title", "severity", "expect"}
     if marker.args or unknown:
-        return (f"{item.nodeid}: @pytest.mark.model_audit takes only title=... and severity=...; got "
+        return (f"{item.nodeid}: @pytest.mark.model_audit takes only title=..., severity=... and expect=...; got "
                 + ", ".join([repr(a) for a in marker.args] + [repr(k) for k in sorted(unknown)]))
+    from .outcome import intended_problem
+
+    problem = intended_problem(marker.kwargs.get("expect"))
+    if problem:
+        return f"{item.nodeid}: @pytest.mark.model_audit(expect=...) {problem}"
     severity = marker.kwargs.get("severity", "major")
     if severity not in SEVERITIES:
         return f"{item.nodeid}: model_audit severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
@@ -285,4 +290,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.model_audit = payload
             add_junit_properties(item, report, payload, settings)
         compact_longrepr(item, call, report)
+        if payload is not None:  # after the failure text: an intended verdict may turn it into a pass
+            apply_intended(item, report, payload)
     return report

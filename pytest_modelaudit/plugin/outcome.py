@@ -121,3 +121,47 @@ def build_record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.
         except Exception as exc:  # a baseline problem never loses the audit's record
             warnings.warn(f"model-audit: baseline of {item.nodeid} not handled: {type(exc).__name__}: {exc}", stacklevel=1)
     return {"audit": record, "models": models}
+
+
+def intended_problem(expect: Any) -> str | None:
+    """What is wrong with an `expect=` of intended verdicts ({model name: status} or one status), or None."""
+    from ..schema import STATUSES
+
+    if expect is None:
+        return None
+    values = [expect] if isinstance(expect, str) else list(expect.values()) if isinstance(expect, dict) else None
+    if values is None or (isinstance(expect, dict) and not all(isinstance(k, str) for k in expect)):
+        return f"must map model names to verdicts, e.g. {{'leopard_shortcut': 'FAIL'}}, or be one verdict; got {expect!r}"
+    bad = [v for v in values if v not in STATUSES]
+    if bad:
+        return f"verdicts must be one of {', '.join(STATUSES)}; got {', '.join(map(repr, bad))}"
+    return None
+
+
+def apply_intended(item: pytest.Item, report: pytest.TestReport, payload: dict[str, Any]) -> None:
+    """With `expect=` on the marker the recorded verdict stays, and the test passes when it is the intended one
+    and fails when it is not (like a strict xfail); the record says which."""
+    marker = item.get_closest_marker("model_audit")
+    expect = marker.kwargs.get("expect") if marker is not None else None
+    if expect is None or intended_problem(expect):
+        return
+    record = payload["audit"]
+    names = [payload["models"].get(fp, {}).get("name") for fp in record.get("models", [])]
+    if isinstance(expect, str):
+        intended = expect
+    else:
+        hits = {expect[n] for n in names if n in expect}
+        if len(hits) != 1:
+            return  # this model (or these models) has no intended verdict: the ordinary outcome
+        intended = hits.pop()
+    record["intended"] = intended
+    record["as_intended"] = record["status"] == intended
+    for props in (item.user_properties, report.user_properties):
+        props.append(("model_audit.intended", intended))
+        props.append(("model_audit.as_intended", str(record["as_intended"]).lower()))
+    if record["as_intended"] and report.failed:
+        report.outcome, report.longrepr = "passed", None
+    elif not record["as_intended"]:
+        why = f"model-audit: verdict {record['status']}, but {intended} is intended on {', '.join(n for n in names if n) or 'this model'}"
+        report.outcome = "failed"
+        report.longrepr = f"{why}\n{record.get('message') or ''}".rstrip()

@@ -17,7 +17,7 @@ DEFAULT_PATTERN = "audit_*.toml"
 EVIDENCE = {"ablation": "ablation", "gradcam": "gradcam", "occlusion": "occlusion", "heatmap": "heatmap",
             "tcav": "tcav", "performance": "performance", "embedding": "embedding", "disagreement": "disagreement",
             "features": "features"}
-CLAIM_KEYS = ("title", "model", "evidence", "expect", "severity", "region", "region_name")
+CLAIM_KEYS = ("title", "model", "evidence", "expect", "severity", "region", "region_name", "intended")
 MODEL_KEYS = ("path", "classes", "input_range", "name")
 PATH_KEYS = ("images", "fill_images", "concepts", "data", "path", "classes")
 REGIONS = ("masks", "inverse")
@@ -102,7 +102,9 @@ class ClaimItem(pytest.Item):
         self.claim, self.model_name, self.models, self.where, self.top_unknown = claim, model, models, where, top_unknown
         title = claim.get("title") if isinstance(claim, dict) else None
         severity = claim.get("severity", "major") if isinstance(claim, dict) else "major"
-        self.add_marker(pytest.mark.model_audit(**({"title": str(title)} if title else {}), severity=severity))
+        intended = claim.get("intended") if isinstance(claim, dict) else None  # `expect` holds the expectations
+        self.add_marker(pytest.mark.model_audit(**({"title": str(title)} if title else {}), severity=severity,
+                                                **({"expect": intended} if intended is not None else {})))
 
     def reportinfo(self):
         return self.path, self.where.line - 1, f"[[claim]] {self.where.n}: {self.name}"

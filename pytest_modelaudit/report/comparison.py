@@ -27,6 +27,8 @@ class Cell:
     anchor: str
     param: str
     nodeid: str
+    intended: str = ""  # the verdict the test declared for this model ("" when none)
+    as_intended: bool | None = None  # None: no intended verdict
 
 
 @dataclass
@@ -38,6 +40,8 @@ class Column:
     fingerprint: str
     passed: int = 0
     total: int = 0
+    as_intended: int = 0  # audits whose verdict is the one their test declared for this model
+    unexpected: int = 0  # audits whose verdict is not
 
 
 @dataclass
@@ -151,10 +155,14 @@ def build_matrix(results: dict[str, Any]) -> Matrix | None:
             for a, param in sorted(g.get(col.key, []), key=lambda x: x[0]["nodeid"]):
                 metric, measured = deciding_measurement(a)
                 status = normalise_status(a.get("status"))
-                cell.append(Cell(status, metric, measured, audit_anchor(a), param, a["nodeid"]))
+                intended = normalise_status(a["intended"]) if a.get("intended") else ""
+                as_intended = (status == intended) if intended else None
+                cell.append(Cell(status, metric, measured, audit_anchor(a), param, a["nodeid"], intended, as_intended))
                 statuses.add(status)
                 col.total += 1
                 col.passed += status == "PASS"
+                col.as_intended += as_intended is True
+                col.unexpected += as_intended is False
             row.cells.append(cell)
         row.differs = len(statuses) > 1
         rows.append(row)

@@ -48,7 +48,8 @@ def _cell_text(cell: list[Any], html_name: str) -> str:
         status = f"**{c.status}**" if c.status != "PASS" else c.status
         value = f" {md(c.metric)} {c.measured}" if c.metric and c.measured != DASH else ""
         label = f" \\[{md(c.param)}\\]" if len(cell) > 1 else ""
-        parts.append(f"[{status}{value}]({html_name}#{c.anchor}){label}")
+        intent = {True: " (as intended)", False: f" (**unexpected**: {c.intended} intended)"}.get(c.as_intended, "")
+        parts.append(f"[{status}{value}]({html_name}#{c.anchor}){label}{intent}")
     return "<br>".join(parts)
 
 
@@ -112,6 +113,11 @@ def summary_markdown(results: dict[str, Any], *, html_name: str = "index.html", 
         if len(matrix.rows) > MAX_ROWS:
             lines.append(f"| … and {len(matrix.rows) - MAX_ROWS} more in the full report |" + " |" * len(matrix.columns))
         lines.append("| **passed** | " + " | ".join(f"{c.passed} of {c.total}" for c in matrix.columns) + " |")
+        if any(c.as_intended or c.unexpected for c in matrix.columns):
+            lines.append("| **as intended** | " + " | ".join(
+                f"{c.as_intended} of {c.as_intended + c.unexpected}" + (f", **{c.unexpected} unexpected**"
+                                                                         if c.unexpected else "")
+                for c in matrix.columns) + " |")
         lines.append("")
 
     files = [f"[{html_name}]({html_name})"] + ([f"[{pdf_name}]({pdf_name})"] if pdf_name else []) \
