@@ -1,4 +1,4 @@
-"""The starter TCAV audits: the same seed gives identical numbers, another seed the same verdicts.
+"""The starter audits (TCAV and features): the same seed gives identical numbers, another seed the same verdicts.
 
 Each run is a separate process, so nothing cached in memory can make two runs agree.
 """
@@ -22,8 +22,15 @@ def _run(pytester: pytest.Pytester, seed: int, folder: str) -> dict:
 
 
 def _numbers(data: dict) -> dict:
-    return {a["nodeid"]: [(l["layer"], l["concept_scores"], l["random_scores"], l["concept_accuracies"], l["p_adjusted"])
-                          for c in a["checks"] for l in c["evidence"]["layers"]] for a in data["audits"]}
+    """TCAV: every layer's scores and p-values; other evidence (features, with its seeded maximisation images):
+    the whole record."""
+    def numbers(ev: dict) -> list:
+        if ev.get("type") != "tcav":
+            return [ev]
+        return [(l["layer"], l["concept_scores"], l["random_scores"], l["concept_accuracies"], l["p_adjusted"])
+                for l in ev["layers"]]
+
+    return {a["nodeid"]: [n for c in a["checks"] for n in numbers(c["evidence"])] for a in data["audits"]}
 
 
 def test_same_seed_same_numbers_other_seed_same_verdicts(pytester):
@@ -33,5 +40,5 @@ def test_same_seed_same_numbers_other_seed_same_verdicts(pytester):
     assert _numbers(first) == _numbers(second)
     verdicts = {a["nodeid"]: a["status"] for a in first["audits"]}
     assert verdicts == {a["nodeid"]: a["status"] for a in other["audits"]}
-    assert sorted(verdicts.values()) == ["INCONCLUSIVE", "PASS", "PASS"] and len(verdicts) == 3
+    assert sorted(verdicts.values()) == ["INCONCLUSIVE", "PASS", "PASS", "PASS", "PASS"] and len(verdicts) == 5
     assert _numbers(first) != _numbers(other)  # the seed really changes the random choices

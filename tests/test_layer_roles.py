@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from pytest_modelaudit.errors import LayerNotFoundError
@@ -81,7 +80,6 @@ def test_a_role_that_matches_nothing_is_a_clear_error(twins, spec, message):
 CONFTEST = '''
 import sys
 sys.path.insert(0, {tests_dir!r})
-import numpy as np
 import pytest
 
 

@@ -197,7 +197,7 @@ def test_x():
 ''')
     result = pytester.runpytest("--strict-markers", "--model-audit", "--model-audit-no-pdf")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*model_audit takes only title=... and severity=...; got 'owner'*"])
+    result.stdout.fnmatch_lines(["*model_audit takes only title=..., severity=... and expect=...; got 'owner'*"])
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.model_audit(title=None, severity='major'):*"])
 

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from ..core.model.adapter import ModelAdapter, Target
     from ..core.tcav.scores import TCAVResult
     from .baselines import AuditBaseline
+    from .features_audit import FeaturesAudit
+    from .performance_audit import EmbeddingAudit, PerformanceAudit
+    from .robustness_audit import RobustnessAudit
 
     ModelLike = ModelAdapter | keras.Model | str | os.PathLike[str]  # what load_model takes
     ImagesLike = ImageSet | np.ndarray | str | os.PathLike[str] | list[str]  # what as_image_set takes
@@ -48,6 +51,7 @@ class Audit:
         self.layers_used: dict[str, set[str]] = {}
         self._draws = 0
         self._baseline: AuditBaseline | None = None
+        self.panel_images: dict[str, Any] = {}  # fingerprint -> the images the model panel's feature maps show
 
     @property
     def seed(self) -> int:
@@ -141,10 +145,58 @@ class Audit:
         return TcavAudit(self, adapter, result, lambda other: tcav(adapter, target, other, **kwargs))
 
     # ----- insight (issue 13): one method each, delegating to its own module -------------------
-    # (performance)
-    # (embedding)
+    def performance(self, model: ModelLike, data: Any, *, labels: Any = None,
+                    batch_size: int = 64) -> PerformanceAudit:
+        """Accuracy, per-class precision / recall and the confusion matrix on labelled data (a folder of class
+        folders, a LabelledSet, or images with labels=...); then expect_accuracy / expect_confusion."""
+        from ..core.insight.performance import performance
+        from .performance_audit import PerformanceAudit
+
+        adapter = self._use(model)
+        with phase("evidence"):
+            result = performance(adapter, data, labels=labels, batch_size=batch_size)
+        return PerformanceAudit(self, adapter, result)
+
+    def embedding(self, model: ModelLike, data: Any, *, layer: str | None = None, method: str = "pca",
+                  labels: Any = None, batch_size: int = 64) -> EmbeddingAudit:
+        """The labelled images embedded at `layer` (default: the input of the logits' Dense), averaged over H, W:
+        k-NN separability in the layer space and a 2-D picture ('pca', or 'tsne' seeded from the root seed)."""
+        from ..core.insight.embedding import embedding
+        from .performance_audit import EmbeddingAudit
+
+        adapter = self._use(model)
+        with phase("evidence"):
+            result = embedding(adapter, data, layer=layer, method=method, labels=labels, batch_size=batch_size,
+                               seed=self._next_seed())
+        self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
+        return EmbeddingAudit(self, adapter, result)
+
     # (disagreement)
-    # (features)
+    def features(self, model: ModelLike, images: ImagesLike, *, layer: str | None = None,
+                 channels: list[int] | None = None, target: str | int | Target | None = None, top: int = 6,
+                 batch_size: int = 64, maximise: bool = True) -> FeaturesAudit:
+        """What channels at `layer` (or class `target`) look for: their top-activating images and crops, plus
+        activation-maximisation images marked illustrative; claims via `expect_top_images(of=..., at_least=...)`."""
+        from .features_audit import run_features
+
+        return run_features(self, model, images, layer=layer, channels=channels, target=target, top=top,
+                            batch_size=batch_size, maximise=maximise)
+
+    def show_features(self, model: ModelLike, images: ImagesLike) -> None:
+        """Pick the images whose layer-wise feature maps the model panel shows for this model (no claim)."""
+        from ..core.data.inputs import prepare
+
+        adapter = self._use(model)
+        self.panel_images[adapter.fingerprint] = prepare(adapter, images).images[:8]
+
+    def robustness(self, model: ModelLike, data: Any, *, labels: Any = None, flip: bool = False,
+                   perturbations: list[str] | None = None, batch_size: int = 64) -> RobustnessAudit:
+        """Predictions under small label-preserving changes (brightness ±10%, noise σ 0.02, JPEG 75; a
+        horizontal flip with flip=True). `data`: images, or labelled images for the accuracy drop."""
+        from .robustness_audit import run_robustness
+
+        return run_robustness(self, model, data, labels=labels, flip=flip, perturbations=perturbations,
+                              batch_size=batch_size)
 
     def _library(self, concepts: ConceptLibrary | str | os.PathLike[str] | None, random_prefix: str | None,
                  min_images: int) -> ConceptLibrary:
@@ -293,6 +345,24 @@ class HeatmapAudit(StableMixin):
             todo[own] = self.result.maps
         curves = companion_curves(self.adapter, self.result, todo, seed=self.audit.settings.seed)
         evidence.companion_curves = {own: audited, **curves} if audited is not None else curves
+
+    def expect_honest(self) -> Check:
+        """The method passes its honesty checks on this model and these images (randomised weights, other
+        classes, deletion / insertion): FAIL when one fails, INCONCLUSIVE when one could not run."""
+        from ..core.checks.verdicts import Threshold, decide
+
+        h = self.honesty()
+        failed = [c.name for c in h.failed]
+        unrun = [c for c in h.checks if c.passed is None]
+        claim = f"{self.result.method} maps pass their honesty checks on model {self.adapter.name!r}"
+        reason = None
+        if not failed and (unrun or not h.checks):
+            reason = "; ".join(f"{c.name} could not run ({c.detail})" for c in unrun) or "no honesty check ran"
+        detail = "; ".join(f"{c.name} {'passed' if c.passed else 'FAILED' if c.passed is False else 'not run'}: "
+                           f"{c.detail}" for c in h.checks)
+        return self.audit.conclude(decide("honesty", claim, Threshold.of("honesty_failures", 0, None),
+                                          float(len(failed)), {c.name: c.value for c in h.checks}, reason=reason,
+                                          detail=detail, model=self.adapter))
 
     def expect_share(self, region: RegionLike, *, at_most: float | None = None, at_least: float | None = None,
                      region_name: str = "region") -> Check:

@@ -33,6 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="folder for index.html, report.pdf and results.json (ini: model_audit_report; default model-audit-report)")
     group.addoption("--model-audit-no-pdf", action="store_true", default=False, dest="model_audit_no_pdf",
                     help="do not write report.pdf (ini: model_audit_pdf = false)")
+    from .scan import add_options
+
+    add_options(parser, group)
     group.addoption("--model-audit-pdf", choices=("summary", "full"), default=None, dest="model_audit_pdf",
                     help="what report.pdf holds: summary (default: the audit table and the cards of every audit "
                          "that did not pass) or full (every card and the model details) (ini: model_audit_pdf)")
@@ -188,8 +191,13 @@ def is_audit(item: pytest.Item) -> bool:
     return "audit" in getattr(item, "fixturenames", ()) or item.get_closest_marker("model_audit") is not None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)  # before -k / -m deselect, so the scan's items can be selected like any
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     settings = config.stash[SETTINGS_KEY]
+    if config.getoption("model_audit_model") or config.getini("model_audit_model"):
+        from .scan import scan_items
+
+        items.extend(scan_items(session))
     for item in items:
         if not is_audit(item):
             continue

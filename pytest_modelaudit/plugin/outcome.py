@@ -111,7 +111,9 @@ def build_record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.
     models = {}
     if audit is not None:
         for fp, adapter in audit.models.items():
-            models[fp] = {**adapter.describe(sorted(audit.layers_used.get(fp, ()))), "filters": _filters(adapter)}
+            from .thumbnails import panel_feature_maps
+            models[fp] = {**adapter.describe(sorted(audit.layers_used.get(fp, ()))), "filters": _filters(adapter),
+                          "feature_maps": panel_feature_maps(adapter, audit)}
     record["models"] = list(models)  # fingerprints this audit used, in order of first use (keys into "models")
     if audit is not None and settings.baseline_dir is not None:
         from .baselines import baseline_block

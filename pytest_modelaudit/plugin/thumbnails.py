@@ -91,3 +91,69 @@ def filters_record(adapter: ModelAdapter) -> dict[str, Any] | None:
                 "rgb": cin == 3, "image": filter_grid_uri(kernels)}
 
     return adapter.built(("filters_record",), build)
+
+
+MAX_PANEL_STAGES = 24  # stages recorded per model
+
+
+def _map_uri(m: np.ndarray, cell: int = 32) -> str:
+    """One feature map scaled to its own range, enlarged without smoothing to `cell` px, as a PNG data URI."""
+    from PIL import Image
+
+    m = np.asarray(m, np.float32)
+    lo, hi = float(m.min()), float(m.max())
+    g = (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
+    im = Image.fromarray((g * 255 + 0.5).astype(np.uint8))
+    h, w = m.shape
+    f = max(1, cell // max(h, w))
+    im = im.resize((w * f, h * f), Image.Resampling.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def feature_maps_record(adapter: ModelAdapter, images01: np.ndarray | None) -> dict[str, Any] | None:
+    """The model panel's layer-wise feature maps for the first image given (top channels per stage), or None."""
+    from ..core.model.feature_maps import feature_maps
+
+    if images01 is None or len(images01) == 0:
+        return None
+    x = np.asarray(images01, np.float32)[:1]
+    stages = feature_maps(adapter, x)
+    if not stages:
+        return None
+    return {
+        "image": image_uri(x[0], 64), "stages_total": len(stages),
+        "stages": [{"path": s.path, "kind": s.kind, "shape": list(s.shape),
+                    "channels": [{"index": c, "mean": float(mv), "image": _map_uri(s.maps[0, j])}
+                                 for j, (c, mv) in enumerate(zip(s.channels, s.means))]}
+                   for s in stages[:MAX_PANEL_STAGES]],
+    }
+
+
+def _audit_images(audit: Any, fp: str) -> np.ndarray | None:
+    """The images the model panel shows for model `fp`: those picked by audit.show_features / audit.features,
+    else the first images any of the audit's checks on that model recorded (their inputs at model size)."""
+    picked = audit.panel_images.get(fp)
+    if picked is not None:
+        return picked
+    for check in getattr(audit, "checks", ()):
+        model = getattr(check, "model", None)
+        if model is None or getattr(model, "fingerprint", None) != fp:
+            continue
+        ev = getattr(check, "evidence", None)
+        for holder in (ev, getattr(ev, "result", None)):
+            for name in ("inputs", "images"):
+                x = getattr(holder, name, None)
+                x = getattr(x, "images", x)
+                if isinstance(x, np.ndarray) and x.ndim == 4 and len(x) and tuple(x.shape[1:]) == tuple(model.input_shape):
+                    return x[:1]
+    return None
+
+
+def panel_feature_maps(adapter: ModelAdapter, audit: Any) -> dict[str, Any] | None:
+    """The model panel's feature maps; a courtesy that never costs an audit its record (None on any problem)."""
+    try:
+        return feature_maps_record(adapter, _audit_images(audit, adapter.fingerprint))
+    except Exception:
+        return None

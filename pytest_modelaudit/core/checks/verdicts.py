@@ -27,6 +27,14 @@ METRIC_RANGES: dict[str, tuple[float, float, str]] = {
     "prob_drop": (-1.0, 1.0, "a difference of two probabilities"),
     "region_only_prob": (0.0, 1.0, "a probability"),
     "effect": (-1.0, 1.0, "a difference of two TCAV scores, each a fraction of images"),
+    "accuracy": (0.0, 1.0, "a share of labelled images predicted right"),
+    "min_recall": (0.0, 1.0, "the lowest per-class recall, a share of a class's images"),
+    "confusion_rate": (0.0, 1.0, "a share of one class's images predicted as another"),
+    "knn_accuracy": (0.0, 1.0, "a leave-one-out k-NN accuracy, a share of images"),
+    "flip_rate": (0.0, 1.0, "a share of images whose prediction changed"),
+    "honesty_failures": (0.0, math.inf, "a count of failed honesty checks"),
+    "accuracy_drop": (-1.0, 1.0, "a difference of two accuracies"),
+    "top_share": (0.0, 1.0, "a share of a unit's top-activating images"),
 }
 
 

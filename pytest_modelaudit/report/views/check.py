@@ -21,6 +21,8 @@ OWN_VIEWS = {
     "embedding": "evidence_embedding",
     "disagreement": "evidence_disagreement",
     "features": "evidence_features",
+    "robustness": "evidence_robustness",
+    "robustness": "evidence_robustness",
 }
 
 

@@ -37,6 +37,7 @@ def model_views(models: Any) -> dict[str, dict]:
             ],
             "layers": _layer_rows(m),
             "filters": _filters(m),
+            "feature_maps": _feature_maps(m),
         }
     return out
 
@@ -54,6 +55,30 @@ def _filters(m: dict) -> dict | None:
     more = f", the first {shown} shown" if shown and count and shown < count else ""
     return {"image": image, "caption": (f"First convolution layer '{text(f.get('layer'))}': {count} filters of {size}"
                                         f"{more}, {how}, each scaled to its own range")}
+
+
+def _feature_maps(m: dict) -> dict | None:
+    """The layer-wise feature maps of the panel image: a row per stage (path, type, shape, top channel maps)."""
+    f = as_dict(m.get("feature_maps"))
+    stages = []
+    for raw in as_list(f.get("stages")):
+        st = as_dict(raw)
+        maps = []
+        for c in as_list(st.get("channels")):
+            c = as_dict(c)
+            image = text(c.get("image"))
+            if image.startswith("data:image/"):
+                maps.append({"image": image, "label": f"ch {text(c.get('index'), '?')} · {fmt_num(c.get('mean'))}"})
+        stages.append({"path": text(st.get("path"), DASH), "kind": text(st.get("kind"), DASH),
+                       "shape": fmt_shape(st.get("shape")) if as_list(st.get("shape")) else DASH, "maps": maps})
+    if not stages:
+        return None
+    image = text(f.get("image"))
+    total = f.get("stages_total") if isinstance(f.get("stages_total"), int) else len(stages)
+    return {"image": image if image.startswith("data:image/") else None, "stages": stages, "total": total,
+            "caption": (f"Feature maps of every convolution / activation / pooling stage ({total}) on the image at "
+                        "left: the 8 channels with the highest mean activation, each scaled to its own range (ch index "
+                        "· mean activation)")}
 
 
 def _layer_rows(m: dict) -> list[dict]:

@@ -1,0 +1,67 @@
+"""Bench rows for audit.features: top-activating images per channel / class and activation maximisation, each
+timed (uncached) against the passes it cannot avoid, measured in the same run on the same model and batch."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+STEPS = 16  # maximisation steps in the bench (the audit default is 128; the ratio per step is what counts)
+
+
+def _median(fn: Any, reps: int = 3) -> float:
+    fn()
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def rows(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
+    """Three rows: channels (1 forward pass), class (1 forward+backward), maximisation (STEPS backward of U)."""
+    import tensorflow as tf
+
+    import pytest_modelaudit.core.insight.features as feats
+    import pytest_modelaudit.core.insight.maximise as mx
+
+    adapter = model
+    layer = adapter.default_gradcam_layer()
+    x = adapter.preprocess(images)
+    batch = 64
+    forward = tf.function(lambda t: adapter.model(t, training=False), reduce_retracing=True)
+
+    def fwd_bwd(t: Any) -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(t)
+            out = adapter.model(t, training=False)
+            s = tf.reduce_sum(out[:, 0])
+        return tape.gradient(s, t)
+
+    backward = tf.function(fwd_bwd, reduce_retracing=True)
+    units = list(range(4))
+    xu = tf.constant(np.repeat(x[:1], len(units), axis=0))
+    uncached = lambda kind, parts, compute: compute()  # noqa: E731  (time the computation, not a cache hit)
+    real = feats.cached, mx.cached
+    feats.cached = mx.cached = uncached
+    try:
+        t_ch = _median(lambda: feats.top_features(adapter, images, layer=layer, channels=list(range(8)), top=6))
+        t_f = _median(lambda: [forward(tf.constant(x[i:i + batch])).numpy() for i in range(0, len(x), batch)])
+        t_cl = _median(lambda: feats.top_features(adapter, images, layer=layer, target=adapter.target(0), top=6))
+        t_b = _median(lambda: [backward(tf.constant(x[i:i + 32])).numpy() for i in range(0, len(x), 32)])
+        t_mx = _median(lambda: mx.maximise(adapter, units, layer=layer, seed=0, steps=STEPS), reps=1)
+        t_mb = _median(lambda: [backward(xu).numpy() for _ in range(STEPS)], reps=1)
+    finally:
+        feats.cached, mx.cached = real
+    n = len(images)
+    return [
+        {"name": "features: top images, 8 channels", "ratio_to_limit": t_ch / t_f, "speedup_vs_naive": None,
+         "detail": f"{n} images, layer {layer}; limit: one batched forward pass ({t_f:.3f}s)"},
+        {"name": "features: top images, class + crop", "ratio_to_limit": t_cl / t_b, "speedup_vs_naive": None,
+         "detail": f"{n} images; limit: one batched forward+backward pass ({t_b:.3f}s)"},
+        {"name": "features: maximisation, 4 channels", "ratio_to_limit": t_mx / t_mb, "speedup_vs_naive": None,
+         "detail": f"{STEPS} steps x {len(units)} units in one batch; limit: {STEPS} forward+backward passes of "
+                   f"{len(units)} images ({t_mb:.3f}s)"},
+    ]
