@@ -51,6 +51,7 @@ def test_intended_verdicts_decide_the_test_outcome_not_the_record(pytester, requ
     html = (pytester.path / "model-audit-report" / "index.html").read_text()
     assert html.count('cmp-intent cmp-as-intended') == 3 and "unexpected: FAIL intended" in html
     assert "As intended" in html and "1 unexpected" in html
+    assert "1 of 4 audits with an intended verdict did not give it: Meant to fail on both [clean]." in html
     summary = (pytester.path / "model-audit-report" / "summary.md").read_text()
     assert "| **as intended** |" in summary and "(**unexpected**: FAIL intended)" in summary
     junit = (pytester.path / "j.xml").read_text()

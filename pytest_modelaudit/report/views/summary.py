@@ -40,4 +40,18 @@ def summary_view(results: dict, audits: list[dict]) -> dict:
         "total": len(audits),
         "verdict": _verdict(counts, len(audits), bool(run.get("interrupted"))),
         "statuses": STATUSES,
+        "intended": _intended(results),
     }
+
+
+def _intended(results: dict) -> str:
+    """How many audits with a declared intended verdict (marker expect=) gave it, in words ("" when none has one)."""
+    declared = [a for a in (as_dict(x) for x in results.get("audits") or []) if a.get("intended")]
+    if not declared:
+        return ""
+    unexpected = [a for a in declared if a.get("as_intended") is not True]
+    if not unexpected:
+        return f"All {len(declared)} audits with an intended verdict gave it (intended FAILs included)."
+    return (f"{len(unexpected)} of {len(declared)} audits with an intended verdict did not give it: "
+            + ", ".join(text(a.get("title"), text(a.get("nodeid"))) for a in unexpected[:5])
+            + (" …" if len(unexpected) > 5 else "") + ".")
