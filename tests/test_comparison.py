@@ -109,6 +109,26 @@ def test_matrix_in_the_report_links_every_cell_to_its_card_and_escapes_names():
     assert "| \\<b\\>snow\\</b\\> \\| sky | [**FAIL** prob\\_drop 0.98]" in md
 
 
+def test_an_audit_comparing_the_models_is_linked_under_the_matrix():
+    res = _leopards()
+    html = render_html(res)
+    section = html.split('id="comparison"', 1)[1].split("</section>", 1)[0]
+    assert "Where the models differ" not in section and "audit.disagreement(models, data)" in section  # a hint
+    both = _audit("test_agree", "", "FAIL", 0.667, rs.FP, metric="agreement", title="The models agree")
+    both["models"] = [rs.FP, rs.FP2]
+    res["audits"].append(both)
+    m = build_matrix(res)
+    assert [(x.title, x.status, x.metric, x.measured, x.models) for x in m.across] == [
+        ("The models agree", "FAIL", "agreement", "0.67", ("leopard_shortcut", "leopard_robust"))]
+    assert [r.function for r in m.rows] == ["test_body", "test_snow"]  # not a row of its own
+    section = render_html(res).split('id="comparison"', 1)[1].split("</section>", 1)[0]
+    across = section.split("Where the models differ", 1)[1]
+    href = re.findall(r'class="cmp-entry cmp-fail" href="#([^"]+)"', across)
+    assert href == [rs.anchor(both["nodeid"])] and "compares leopard_shortcut, leopard_robust" in across
+    md = summary_markdown(res)
+    assert f"- Where the models differ: [**FAIL** agreement 0.67](index.html#{href[0]}) The models agree" in md
+
+
 def test_write_report_builds_the_matrix_once_for_the_page_and_the_summary(tmp_path, monkeypatch):
     from pytest_modelaudit.report import write
 

@@ -80,6 +80,7 @@ def test_a_role_that_matches_nothing_is_a_clear_error(twins, spec, message):
 CONFTEST = '''
 import sys
 sys.path.insert(0, {tests_dir!r})
+import numpy as np
 import pytest
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..core.model.adapter import ModelAdapter, Target
     from ..core.tcav.scores import TCAVResult
     from .baselines import AuditBaseline
+    from .disagreement_audit import DisagreementAudit
     from .features_audit import FeaturesAudit
     from .performance_audit import EmbeddingAudit, PerformanceAudit
     from .robustness_audit import RobustnessAudit
@@ -171,7 +172,14 @@ class Audit:
         self.layers_used.setdefault(adapter.fingerprint, set()).add(result.layer)
         return EmbeddingAudit(self, adapter, result)
 
-    # (disagreement)
+    def disagreement(self, models: list[ModelLike] | dict[str, ModelLike], data: Any, *, labels: Any = None,
+                     show: int = 6, batch_size: int = 64) -> DisagreementAudit:
+        """Several models on the same (labelled) images: per-class accuracy side by side, the images they differ on
+        most with each model's Grad-CAM; the claim `expect_agreement(at_least=...)`."""
+        from .disagreement_audit import run_disagreement
+
+        return run_disagreement(self, models, data, labels=labels, show=show, batch_size=batch_size)
+
     def features(self, model: ModelLike, images: ImagesLike, *, layer: str | None = None,
                  channels: list[int] | None = None, target: str | int | Target | None = None, top: int = 6,
                  batch_size: int = 64, maximise: bool = True) -> FeaturesAudit:

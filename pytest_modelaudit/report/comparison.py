@@ -55,10 +55,24 @@ class Row:
     differs: bool = False
 
 
+@dataclass(frozen=True)
+class Across:
+    """An audit that compared several of the matrix's models in one claim (e.g. ``audit.disagreement``)."""
+
+    title: str
+    status: str
+    metric: str
+    measured: str
+    anchor: str
+    nodeid: str
+    models: tuple[str, ...]  # the column labels it compared
+
+
 @dataclass
 class Matrix:
     columns: list[Column]
     rows: list[Row]
+    across: list[Across] = field(default_factory=list)
 
 
 def split_nodeid(nodeid: str) -> tuple[str, str]:
@@ -166,4 +180,17 @@ def build_matrix(results: dict[str, Any]) -> Matrix | None:
             row.cells.append(cell)
         row.differs = len(statuses) > 1
         rows.append(row)
-    return Matrix(ordered, rows)
+    return Matrix(ordered, rows, _across(parsed, ordered))
+
+
+def _across(parsed: list[tuple[dict[str, Any], str, str, list[str]]], columns: list[Column]) -> list[Across]:
+    """The audits that used two or more of the columns' models at once, in node-id order."""
+    label = {c.fingerprint: c.label for c in columns if c.fingerprint}
+    out = []
+    for a, test, param, fps in sorted(parsed, key=lambda x: x[0]["nodeid"]):
+        used = [label[f] for f in fps if f in label]
+        if len(used) >= 2:
+            metric, measured = deciding_measurement(a)
+            out.append(Across(_title(a, param, test.rpartition("::")[2]), normalise_status(a.get("status")), metric,
+                              measured, audit_anchor(a), a["nodeid"], tuple(used)))
+    return out

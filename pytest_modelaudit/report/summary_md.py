@@ -119,6 +119,13 @@ def summary_markdown(results: dict[str, Any], *, html_name: str = "index.html", 
                                                                          if c.unexpected else "")
                 for c in matrix.columns) + " |")
         lines.append("")
+        for x in matrix.across:
+            status = f"**{x.status}**" if x.status != "PASS" else x.status
+            value = f" {md(x.metric)} {x.measured}" if x.metric and x.measured != DASH else ""
+            lines.append(f"- Where the models differ: [{status}{value}]({html_name}#{x.anchor}) {md(x.title)} "
+                         f"({md(', '.join(x.models))})")
+        if matrix.across:
+            lines.append("")
 
     files = [f"[{html_name}]({html_name})"] + ([f"[{pdf_name}]({pdf_name})"] if pdf_name else []) \
         + [f"[{json_name}]({json_name})"]

@@ -32,6 +32,7 @@ METRIC_RANGES: dict[str, tuple[float, float, str]] = {
     "confusion_rate": (0.0, 1.0, "a share of one class's images predicted as another"),
     "knn_accuracy": (0.0, 1.0, "a leave-one-out k-NN accuracy, a share of images"),
     "flip_rate": (0.0, 1.0, "a share of images whose prediction changed"),
+    "agreement": (0.0, 1.0, "a share of images on which the models predict the same class"),
     "honesty_failures": (0.0, math.inf, "a count of failed honesty checks"),
     "accuracy_drop": (-1.0, 1.0, "a difference of two accuracies"),
     "top_share": (0.0, 1.0, "a share of a unit's top-activating images"),

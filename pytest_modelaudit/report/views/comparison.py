@@ -15,4 +15,5 @@ def comparison_view(matrix: Matrix | None, audits: list[dict]) -> Matrix | None:
     rows = [replace(r, cells=[[replace(c, anchor=anchors.get(c.nodeid) or c.anchor) for c in cell]
                               for cell in r.cells])
             for r in matrix.rows]
-    return Matrix(matrix.columns, rows)
+    across = [replace(x, anchor=anchors.get(x.nodeid) or x.anchor) for x in matrix.across]
+    return Matrix(matrix.columns, rows, across)

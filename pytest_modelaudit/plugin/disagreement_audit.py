@@ -1,0 +1,38 @@
+"""`audit.disagreement(models, data)`: where several models differ, and the agreement claim."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.checks.verdicts import Check
+from ..core.model.passes import phase
+
+
+class DisagreementAudit:
+    """Several models on the same images; `expect_agreement(at_least=...)`."""
+
+    def __init__(self, audit: Any, adapters: list[Any], result: Any):
+        self.audit, self.adapters, self.result = audit, adapters, result
+
+    def expect_agreement(self, *, at_least: float | None = None, at_most: float | None = None) -> Check:
+        """The models predict the same class on a share of the images within the bounds."""
+        from ..core.insight.disagreement import agreement_check
+
+        return self.audit.conclude(agreement_check(self.result, at_least=at_least, at_most=at_most,
+                                                   model=self.adapters[0]))
+
+
+def run_disagreement(audit: Any, models: Any, data: Any, *, labels: Any, show: int,
+                     batch_size: int) -> DisagreementAudit:
+    from ..core.data.labelled import LabelledSet, as_labelled
+    from ..core.insight.disagreement import disagreement
+    from .robustness_audit import _is_class_folder
+
+    items = list(models.values()) if isinstance(models, dict) else list(models)
+    adapters = [audit._use(m) for m in items]
+    images, label_idx = data, None
+    if labels is not None or isinstance(data, LabelledSet) or _is_class_folder(data):
+        labelled = as_labelled(data, labels, class_names=adapters[0].labels if adapters else None)
+        images, label_idx = labelled.images, labelled.indices(adapters[0]) if adapters else None
+    with phase("evidence"):
+        result = disagreement(adapters, images, label_idx, show=show, batch_size=batch_size)
+    return DisagreementAudit(audit, adapters, result)
