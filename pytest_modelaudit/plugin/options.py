@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ..paths import shown_path
 from ..schema import anchor_for_nodeid
 from .candidates import model_files
 
@@ -107,15 +108,7 @@ def resolve(config: pytest.Config) -> Settings:
     return Settings(bool(enabled), report_dir.resolve(), pdf, seed, inconclusive, concepts_dir, prefix, honesty=honesty,
                     gpu_memory_growth=growth, models=models, **_baseline_options(config, bool(enabled)),
                     **_cache_options(config, bool(enabled)), report_problem=problem, pdf_mode=pdf_mode,
-                    report_link=relative_folder(report_dir.resolve(), Path(config.invocation_params.dir)))
-
-
-def relative_folder(folder: Path, base: Path) -> str:
-    """`folder` relative to `base` when it lies inside it (messages and reports never name a machine path then)."""
-    try:
-        return folder.relative_to(base.resolve()).as_posix() or "."
-    except ValueError:
-        return str(folder)
+                    report_link=shown_path(report_dir, config.invocation_params.dir))
 
 
 def _pdf_option(config: pytest.Config) -> tuple[bool, str]:

@@ -61,9 +61,9 @@ class AuditSession:
 
     def _relative(self, folder: Any) -> str:
         """A folder as the report names it: relative to where pytest ran when it lies inside (no machine path)."""
-        from .options import relative_folder
+        from ..paths import shown_path
 
-        return relative_folder(Path(folder).resolve(), Path(self.config.invocation_params.dir))
+        return shown_path(folder, self.config.invocation_params.dir)
 
     def results(self) -> dict[str, Any]:
         from ..core.checks.verdicts import Status
@@ -124,10 +124,12 @@ class AuditSession:
         caught: list[warnings.WarningMessage] = []
         try:
             results = self.results()
+            cache_dir = self.config.stash.get(CACHE_DIR_KEY, (None, ""))[0]
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 self.files = write_report(results, self.settings.report_dir, pdf=self.settings.pdf,
-                                          pdf_mode=self.settings.pdf_mode)
+                                          pdf_mode=self.settings.pdf_mode,
+                                          drawings=None if cache_dir is None else Path(cache_dir) / "report")
             self.comparison = self.files.comparison
         except Exception as exc:  # a report problem must not hide the test outcomes
             self.error = f"{type(exc).__name__}: {exc}"

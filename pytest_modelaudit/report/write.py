@@ -22,6 +22,7 @@ from typing import Any
 from ..schema import atomic_write, stage_file
 from .comparison import Matrix, build_matrix
 from .context import build_context
+from .draw.memo import kept_in
 from .render import render_context
 
 JSON_NAME = "results.json"
@@ -180,11 +181,12 @@ def _remove_stale(path: Path) -> None:
 
 
 def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True,
-                 pdf_mode: str = "summary") -> ReportFiles:
+                 pdf_mode: str = "summary", drawings: str | os.PathLike | None = None) -> ReportFiles:
     """Write ``results.json``, ``index.html``, ``summary.md`` and (if ``pdf``) ``report.pdf`` into ``out_dir``.
 
     ``pdf_mode``: "summary" (the stakeholder's copy: the audit table and the cards of what did not pass) or
-    "full" (every card and the model details, as index.html).
+    "full" (every card and the model details, as index.html). ``drawings``: a folder where the pictures drawn
+    for this report are kept, so that the next report of the same evidence does not redraw them.
     Raises :class:`ReportWriteError` (an ``OSError``) naming the folder when it cannot be
     written. A PDF failure only warns (:class:`ReportWarning`) and is returned as ``pdf_error``.
     If the HTML or summary cannot be rendered, ``results.json`` is still written and the error raised.
@@ -198,7 +200,8 @@ def write_report(results: dict, out_dir: str | os.PathLike, *, pdf: bool = True,
     staged = [(_stage(json_path, results_to_json(results)), json_path)]
     try:
         matrix = build_matrix(results)  # once: the page and summary.md show the same matrix
-        ctx = build_context(results, matrix=matrix)
+        with kept_in(drawings):
+            ctx = build_context(results, matrix=matrix)
         staged.append((_stage(html_path, render_context(ctx, for_print=False)), html_path))
         staged.append((_stage(md_path, summary_markdown(results, pdf_name=PDF_NAME if pdf else None, matrix=matrix)),
                        md_path))

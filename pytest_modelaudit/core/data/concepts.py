@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ConceptError, closest
+from ...paths import shown_path
 from .images import IMAGE_SUFFIXES, ImageSet, load_images
 
 MIN_IMAGES = 20
@@ -94,5 +95,5 @@ class ConceptLibrary:
                 warnings.warn(f"Concept folder {str(path)!r} has only {len(files)} images; {self.warn_images}+ give "
                               "more stable CAVs.", stacklevel=3)
             self._loaded[key] = load_images(files, size=size)
-            self._loaded[key].source = str(path)
+            self._loaded[key].source = shown_path(path)
         return self._loaded[key]

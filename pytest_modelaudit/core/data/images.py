@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import ImageLoadError
+from ...paths import shown_path
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -133,7 +134,7 @@ def load_images(
                 p for p in folder.iterdir()
                 if p.suffix.lower() in IMAGE_SUFFIXES and not p.stem.endswith(mask_suffix)
             )
-        label = str(folder)
+        label = shown_path(folder)
     else:
         files = [Path(p) for p in source]
         label = f"{len(files)} files"

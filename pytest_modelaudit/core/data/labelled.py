@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ImageLoadError
+from ...paths import shown_path
 from .images import IMAGE_SUFFIXES, ImageSet, load_images
 
 
@@ -61,8 +62,8 @@ def load_labelled(folder: str | os.PathLike, *, size: tuple[int, int] | None = N
                              "expected e.g. leopard/*.png, fox/*.png.")
     images = load_images(files, size=size)
     images.names = [f"{lab}/{p.name}" for lab, p in zip(labels, files)]
-    images.source = str(root)
-    return LabelledSet(images, labels, str(root))
+    images.source = shown_path(root)
+    return LabelledSet(images, labels, images.source)
 
 
 def as_labelled(data: Any, labels: Sequence[str | int] | np.ndarray | None = None, *,

@@ -248,7 +248,7 @@ def agreement_check(result: DisagreementResult, *, at_least: float | None = None
     if n < MIN_IMAGES:
         reason = (f"only {n} image(s): an agreement share needs at least {MIN_IMAGES} images to decide on "
                   "(one image would move it by more than 10%); give more images")
-    metrics: dict[str, float] = {"images": float(n), "agreement": result.agreement, "agreed": float(agreed)}
+    metrics: dict[str, float] = {"images": float(n), "agreement": result.agreement, "n_agreed": float(agreed)}
     for name, acc in zip(result.names, result.accuracy()):
         if acc is not None:
             metrics[f"accuracy {name}"] = acc

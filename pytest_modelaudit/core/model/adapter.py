@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ClassNotFoundError, LabelFileError, LayerUnsuitableError, ModelLoadError, closest
+from ...paths import shown_path
 from . import passes
 from .capture import Head, Recorder, find_head, is_container, layer_paths, resolve_layer
 from .loading import load_keras, quiet_retracing_notes, read_classes, refuse_several_outputs
@@ -451,7 +452,7 @@ def load_model(
     source = None
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
-        source = str(path)
+        source = shown_path(path)
         model = load_keras(path, safe_mode)
         name = name or path.stem
     return ModelAdapter(model, classes=classes, input_range=input_range, preprocess=preprocess, name=name, source=source)

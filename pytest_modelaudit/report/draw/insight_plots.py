@@ -7,6 +7,8 @@ import io
 import math
 from typing import Any
 
+from .memo import memoised
+
 # One colour per class (tab10, then tab20); the misclassified points get a black ring.
 MAX_ANNOTATED = 15  # classes up to which each cell shows its count
 
@@ -24,6 +26,7 @@ def _num(v: Any) -> float:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else float("nan")
 
 
+@memoised()
 def confusion_png(counts: list[list[Any]], shares: list[list[Any]], classes: list[str],
                   focus: tuple[int, int] | None = None) -> str:
     """The confusion matrix: rows true, columns predicted, colour = row share, each cell its count."""
@@ -61,6 +64,7 @@ def confusion_png(counts: list[list[Any]], shares: list[list[Any]], classes: lis
     return _png(fig)
 
 
+@memoised()
 def scatter_png(points: list[Any], classes: list[str], *, xlabel: str = "axis 1", ylabel: str = "axis 2") -> str:
     """The 2-D embedding: one colour per class, misclassified points ringed in black, a legend by class."""
     import matplotlib

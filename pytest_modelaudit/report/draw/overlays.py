@@ -11,7 +11,9 @@ import binascii
 import functools
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+
+from .memo import memoised
 
 # Largest side of a generated overlay; small thumbnails are upscaled by an integer factor
 # until their longest side is at least MIN_SIDE (so a 64 px thumbnail becomes 128 px).
@@ -147,6 +149,7 @@ def _prepare_base(uri: object):
     return img
 
 
+@memoised()
 def thumbnail_uri(uri: object) -> str | None:
     """The thumbnail to embed: the original when small enough, else a downscaled JPEG."""
     from PIL import Image
@@ -320,6 +323,7 @@ def colormap_css_gradient(stops: int = 9) -> str:
     return "linear-gradient(to right, " + ", ".join(parts) + ")"
 
 
+@memoised(encode=lambda r: [r[0], asdict(r[1])], decode=lambda v: (v[0], HeatmapState(**v[1])))
 def heatmap_overlay(image_uri: object, heatmap: object, mask_uri: object = None,
                     degenerate: bool = False) -> tuple[str, HeatmapState]:
     """Overlay a raw heatmap grid on a thumbnail, with the region outline.
@@ -359,6 +363,7 @@ def heatmap_overlay(image_uri: object, heatmap: object, mask_uri: object = None,
     return encode_jpeg(img), state
 
 
+@memoised()
 def outlined_image(image_uri: object, mask_uri: object = None) -> str:
     """A thumbnail at display size with the region outline drawn (JPEG data URI)."""
     base = prepare_base(image_uri)
