@@ -146,3 +146,26 @@ def test_the_shipped_leopard_claims_give_the_python_audits_verdicts(pytester):
     python = {a["title"].replace("[shortcut]", "[leopard_shortcut]").replace("[clean]", "[leopard_clean]"): a["status"]
               for a in data["audits"] if ".py::" in a["nodeid"]}
     assert len(toml) == 8 and toml == python
+
+
+def test_the_shipped_data_claims_give_the_python_data_audits_verdicts(pytester):
+    """example_audits/claims/audit_leopard_data.toml reproduces the performance, embedding and disagreement audits
+    (one claim comparing two models: one item, as in Python) and adds robustness, which the Python examples leave
+    to the scan."""
+    import re
+
+    args = [str(EXAMPLES / "claims" / "audit_leopard_data.toml"), str(EXAMPLES / "test_leopard_data_audits.py"),
+            str(EXAMPLES / "test_leopard_disagreement.py"), "--model-audit", "--model-audit-no-pdf", "-p", "no:randomly",
+            "-p", "no:cacheprovider", "--rootdir", str(EXAMPLES), "-k", "not foxes"]
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(passed=16)  # every verdict is the intended one
+    data = json.loads((pytester.path / "model-audit-report" / "results.json").read_text())
+
+    def key(a):
+        return re.sub(r" \[[^]]*\]$", "", a["title"]), tuple(sorted(a["models"]))
+
+    toml = {key(a): a["status"] for a in data["audits"] if ".toml::" in a["nodeid"]}
+    python = {key(a): a["status"] for a in data["audits"] if ".py::" in a["nodeid"]}
+    robust = {k: v for k, v in toml.items() if k[0].startswith("Predictions are stable")}
+    assert len(python) == 7 and {k: toml[k] for k in python} == python
+    assert sorted(python.values()) == ["FAIL"] * 4 + ["PASS"] * 3 and list(robust.values()) == ["PASS", "PASS"]

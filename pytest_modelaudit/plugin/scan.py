@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from .audit_item import AuditItem
+
 BORDER = 0.10  # the band along the image border, as a share of the width (corner watermarks, padding)
 # ini name -> (default, what it bounds)
 DEFAULTS = {
@@ -97,7 +99,7 @@ TITLES = {
 }
 
 
-class ScanItem(pytest.Item):
+class ScanItem(AuditItem):
     """One default claim of the scan on one model."""
 
     def __init__(self, *, target: ScanTarget, claim: str, klass: str | None, **kwargs: Any):
@@ -109,23 +111,8 @@ class ScanItem(pytest.Item):
     def reportinfo(self):
         return self.target.model, None, f"model-audit scan: {self.name}"
 
-    def runtest(self) -> None:
-        from .audit import Audit
-        from .keys import AUDIT_KEY, SETTINGS_KEY
-
-        settings = self.config.stash[SETTINGS_KEY]
-        if not settings.enabled:
-            pytest.skip("model audits are off (run pytest --model-audit)")
-        audit = Audit(self.nodeid, settings)
-        self.stash[AUDIT_KEY] = audit
+    def run_audit(self, audit: Any) -> None:
         run_scan_claim(audit, self.config, self.target, self.claim, self.cls)
-
-    def repr_failure(self, excinfo, style=None):
-        from ..errors import AuditFailure, AuditInconclusive, ModelAuditError
-
-        if excinfo.errisinstance((AuditFailure, AuditInconclusive, ModelAuditError)):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo, style=style)
 
 
 def _setting(config: pytest.Config, name: str) -> float:

@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from ..errors import ModelAuditError, closest
+from .audit_item import AuditItem
 
 DEFAULT_PATTERN = "audit_*.toml"
 # evidence name -> Audit method
 EVIDENCE = {"ablation": "ablation", "gradcam": "gradcam", "occlusion": "occlusion", "heatmap": "heatmap",
             "tcav": "tcav", "performance": "performance", "embedding": "embedding", "disagreement": "disagreement",
-            "features": "features"}
+            "features": "features", "robustness": "robustness"}
 CLAIM_KEYS = ("title", "model", "evidence", "expect", "severity", "region", "region_name", "intended")
 MODEL_KEYS = ("path", "classes", "input_range", "name")
 PATH_KEYS = ("images", "fill_images", "concepts", "data", "path", "classes")
@@ -93,7 +94,7 @@ class Where:
         return ClaimError(f"{self.path.name}:{line}: [[claim]] {self.n}: {message}")
 
 
-class ClaimItem(pytest.Item):
+class ClaimItem(AuditItem):
     """One claim on one model."""
 
     def __init__(self, *, claim: Any, model: str | None, models: Any, where: Where, top_unknown: list[str],
@@ -109,24 +110,11 @@ class ClaimItem(pytest.Item):
     def reportinfo(self):
         return self.path, self.where.line - 1, f"[[claim]] {self.where.n}: {self.name}"
 
-    def runtest(self) -> None:
-        from .keys import AUDIT_KEY, SETTINGS_KEY
-
-        settings = self.config.stash[SETTINGS_KEY]
-        if not settings.enabled:
-            pytest.skip("model audits are off (run pytest --model-audit)")
-        from .audit import Audit
-
-        audit = Audit(self.nodeid, settings)
-        self.stash[AUDIT_KEY] = audit
+    def run_audit(self, audit: Any) -> None:
         run_claim(audit, self.claim, self.model_name, self.models, self.where, self.top_unknown)
 
-    def repr_failure(self, excinfo, style=None):
-        from ..errors import AuditFailure, AuditInconclusive
-
-        if excinfo.errisinstance((AuditFailure, AuditInconclusive, ModelAuditError)):
-            return f"{self.where.path.name}:{self.where.line}: [[claim]] {self.where.n}\n{excinfo.value}"
-        return super().repr_failure(excinfo, style=style)
+    def failure_text(self, message: str) -> str:
+        return f"{self.where.path.name}:{self.where.line}: [[claim]] {self.where.n}\n{message}"
 
 
 def run_claim(audit: Any, claim: Any, model_name: str | None, models: Any, where: Where,

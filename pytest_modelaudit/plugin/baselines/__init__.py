@@ -13,7 +13,8 @@ tests that were in this session's collection scope and no longer exist.
 from .drift import AuditBaseline, Drift
 from .prune import PruneResult, PruneTracker
 from .stable import baseline_block, stable_check
-from .store import BaselineError, BaselineWarning, baseline_path, load_baseline, write_baseline
+from ...errors import BaselineError
+from .store import BaselineWarning, baseline_path, load_baseline, write_baseline
 from .terminal import summary_lines
 
 __all__ = ["AuditBaseline", "BaselineError", "BaselineWarning", "Drift", "PruneResult", "PruneTracker",

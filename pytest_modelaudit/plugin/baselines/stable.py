@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ...errors import ModelAuditError
+from ...errors import BaselineError
 from ...schema import json_number
 from .drift import AuditBaseline, audit_metrics, check_keys, metric_drifts
-from .store import (BASELINE_VERSION, MAX_LISTED, NOT_COMPARED, STABLE_KIND, UPDATE_HINT, BaselineError,
-                    BaselineWarning, display_path, versions, write_baseline)
+from .store import (BASELINE_VERSION, MAX_LISTED, NOT_COMPARED, STABLE_KIND, UPDATE_HINT, BaselineWarning,
+                    display_path, versions, write_baseline)
 
 # ---------------------------------------------------------------------------------------- expect_stable
 

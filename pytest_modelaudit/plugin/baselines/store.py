@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from ...errors import BaselineError
 from ...schema import atomic_write
 
 BASELINE_VERSION = 1
