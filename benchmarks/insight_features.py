@@ -26,8 +26,9 @@ def rows(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
 
     import pytest_modelaudit.core.insight.features as feats
     import pytest_modelaudit.core.insight.maximise as mx
+    from pytest_modelaudit.core.model.adapter import ModelAdapter, load_model
 
-    adapter = model
+    adapter = model if isinstance(model, ModelAdapter) else load_model(model, input_range=(-1, 1))
     layer = adapter.default_gradcam_layer()
     x = adapter.preprocess(images)
     batch = 64
@@ -51,8 +52,8 @@ def rows(model: Any, images: np.ndarray) -> list[dict[str, Any]]:
         t_f = _median(lambda: [forward(tf.constant(x[i:i + batch])).numpy() for i in range(0, len(x), batch)])
         t_cl = _median(lambda: feats.top_features(adapter, images, layer=layer, target=adapter.target(0), top=6))
         t_b = _median(lambda: [backward(tf.constant(x[i:i + 32])).numpy() for i in range(0, len(x), 32)])
-        t_mx = _median(lambda: mx.maximise(adapter, units, layer=layer, seed=0, steps=STEPS), reps=1)
-        t_mb = _median(lambda: [backward(xu).numpy() for _ in range(STEPS)], reps=1)
+        t_mx = _median(lambda: mx.maximise(adapter, units, layer=layer, seed=0, steps=STEPS))
+        t_mb = _median(lambda: [backward(xu).numpy() for _ in range(STEPS)])
     finally:
         feats.cached, mx.cached = real
     n = len(images)

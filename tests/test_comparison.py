@@ -115,18 +115,20 @@ def test_an_audit_comparing_the_models_is_linked_under_the_matrix():
     section = html.split('id="comparison"', 1)[1].split("</section>", 1)[0]
     assert "Where the models differ" not in section and "audit.disagreement(models, data)" in section  # a hint
     both = _audit("test_agree", "", "FAIL", 0.667, rs.FP, metric="agreement", title="The models agree")
-    both["models"] = [rs.FP, rs.FP2]
+    both["models"], both["intended"] = [rs.FP, rs.FP2], "PASS"
     res["audits"].append(both)
     m = build_matrix(res)
-    assert [(x.title, x.status, x.metric, x.measured, x.models) for x in m.across] == [
-        ("The models agree", "FAIL", "agreement", "0.67", ("leopard_shortcut", "leopard_robust"))]
+    assert [(x.title, x.status, x.metric, x.measured, x.models, x.as_intended) for x in m.across] == [
+        ("The models agree", "FAIL", "agreement", "0.67", ("leopard_shortcut", "leopard_robust"), False)]
     assert [r.function for r in m.rows] == ["test_body", "test_snow"]  # not a row of its own
     section = render_html(res).split('id="comparison"', 1)[1].split("</section>", 1)[0]
     across = section.split("Where the models differ", 1)[1]
     href = re.findall(r'class="cmp-entry cmp-fail" href="#([^"]+)"', across)
     assert href == [rs.anchor(both["nodeid"])] and "compares leopard_shortcut, leopard_robust" in across
+    assert "unexpected: PASS intended" in across
     md = summary_markdown(res)
-    assert f"- Where the models differ: [**FAIL** agreement 0.67](index.html#{href[0]}) The models agree" in md
+    assert (f"- Where the models differ: [**FAIL** agreement 0.67](index.html#{href[0]}) The models agree "
+            "(leopard\\_shortcut, leopard\\_robust) (**unexpected**: PASS intended)") in md
 
 
 def test_write_report_builds_the_matrix_once_for_the_page_and_the_summary(tmp_path, monkeypatch):

@@ -66,6 +66,8 @@ class Across:
     anchor: str
     nodeid: str
     models: tuple[str, ...]  # the column labels it compared
+    intended: str = ""  # the verdict the test declared ("" when none)
+    as_intended: bool | None = None
 
 
 @dataclass
@@ -191,6 +193,8 @@ def _across(parsed: list[tuple[dict[str, Any], str, str, list[str]]], columns: l
         used = [label[f] for f in fps if f in label]
         if len(used) >= 2:
             metric, measured = deciding_measurement(a)
-            out.append(Across(_title(a, param, test.rpartition("::")[2]), normalise_status(a.get("status")), metric,
-                              measured, audit_anchor(a), a["nodeid"], tuple(used)))
+            status = normalise_status(a.get("status"))
+            intended = normalise_status(a["intended"]) if isinstance(a.get("intended"), str) else ""
+            out.append(Across(_title(a, param, test.rpartition("::")[2]), status, metric, measured, audit_anchor(a),
+                              a["nodeid"], tuple(used), intended, (status == intended) if intended else None))
     return out

@@ -122,8 +122,9 @@ def summary_markdown(results: dict[str, Any], *, html_name: str = "index.html", 
         for x in matrix.across:
             status = f"**{x.status}**" if x.status != "PASS" else x.status
             value = f" {md(x.metric)} {x.measured}" if x.metric and x.measured != DASH else ""
+            intent = {True: " (as intended)", False: f" (**unexpected**: {x.intended} intended)"}.get(x.as_intended, "")
             lines.append(f"- Where the models differ: [{status}{value}]({html_name}#{x.anchor}) {md(x.title)} "
-                         f"({md(', '.join(x.models))})")
+                         f"({md(', '.join(x.models))}){intent}")
         if matrix.across:
             lines.append("")
 

@@ -96,7 +96,7 @@ def _step_function(adapter: ModelAdapter, path: str | None, size: tuple[int, int
                     logits = out if adapter.head.how == "output" else rec.logits
                     per = tf.gather(logits, units, axis=1, batch_dims=1)
                 loss = tf.reduce_sum(per) - TV_WEIGHT * tf.cast(tf.shape(spec)[0], tf.float32) * tv
-            return per, tape.gradient(loss, spec), img
+            return per, tape.gradient(loss, spec)
 
         return tf.function(grad, reduce_retracing=True), tf.function(to_image)
 
@@ -132,7 +132,7 @@ def maximise(adapter: ModelAdapter, units: Sequence[int], *, layer: str | None, 
         u_t = tf.constant(np.asarray(units, np.int32))
         per = None
         for t in range(1, steps + 1):  # Adam in NumPy: exact and deterministic, one traced gradient per step
-            per, g, _ = grad_fn(tf.constant(spec), u_t, tf.constant(shifts[t - 1]), tf.constant(zooms[t - 1]))
+            per, g = grad_fn(tf.constant(spec), u_t, tf.constant(shifts[t - 1]), tf.constant(zooms[t - 1]))
             g = -np.asarray(g)  # ascend the objective
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * g * g
