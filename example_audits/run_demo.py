@@ -7,6 +7,8 @@ with this interpreter from the repository root, reads ``model-audit-report/resul
 checks that every audit gave its intended verdict, declared on the audits themselves with
 ``@pytest.mark.model_audit(expect={model: verdict})`` (an audit without one must pass). The shortcut
 model is SUPPOSED to fail (that is the point of the example): those tests pass when they fail as intended.
+The PDF pytest writes is the stakeholder's summary; the demo also renders the one with every card into
+``model-audit-report/full/`` from results.json (``python -m pytest_modelaudit.report ... --pdf full``).
 
 Exit status 0: pytest exited 0 or 1, the report was written by this run, and every audit has
 its expected status. Anything else (an ERROR audit, an unexpected verdict, a missing or stale
@@ -65,6 +67,17 @@ def _print_comparison(results: dict, html_path: Path, problems: list[str]) -> No
                 if e.as_intended is not True:
                     problems.append(f"comparison matrix: {e.nodeid} is {e.status}, not marked as intended")
     print(f"  {'as intended':<{width}}  " + "  ".join(f"{f'{c.as_intended} of {c.total}':<16}" for c in matrix.columns))
+
+
+def _full_pdf(results_path: Path) -> Path | None:
+    """The PDF with every card, rendered from results.json as any user can (python -m pytest_modelaudit.report)."""
+    out = REPORT_DIR / "full"
+    cmd = [sys.executable, "-m", "pytest_modelaudit.report", str(results_path), str(out), "--pdf", "full"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0 or not (out / "report.pdf").is_file():
+        print(done.stdout + done.stderr)
+        return None
+    return out / "report.pdf"
 
 
 def main() -> int:
@@ -129,7 +142,12 @@ def main() -> int:
         print(f"json:   file://{results_path}")
     pdf = REPORT_DIR / "report.pdf"
     if pdf.is_file() and pdf.stat().st_mtime >= started - 1:
-        print(f"pdf:    file://{pdf}")
+        print(f"pdf:    file://{pdf} (the stakeholder's summary)")
+        full = _full_pdf(results_path)
+        if full:
+            print(f"full pdf (every card, the feature views, the model panels): file://{full}")
+        else:
+            problems.append("the full PDF (model-audit-report/full/report.pdf) was not written: see the output above")
     else:
         print("pdf:    not written this run (see the pytest output for why)")
     summary_md = REPORT_DIR / "summary.md"

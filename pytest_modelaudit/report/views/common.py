@@ -61,7 +61,7 @@ def slug_anchor(prefix: str, key: Any) -> str:
     return f"{prefix}-{slug or 'x'}"
 
 
-_COUNT_NAME = re.compile(r"(^|[._])(n|count|images|excluded_images|n_\w+|\w+_count)$")
+_COUNT_NAME = re.compile(r"(^|[._])(n|count|top|images|excluded_images|images_of_class|n_\w+|\w+_count)$")
 
 
 def metrics_rows(metrics: Any) -> list[tuple[str, str]]:
