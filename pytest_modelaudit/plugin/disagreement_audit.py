@@ -23,16 +23,13 @@ class DisagreementAudit:
 
 def run_disagreement(audit: Any, models: Any, data: Any, *, labels: Any, show: int,
                      batch_size: int) -> DisagreementAudit:
-    from ..core.data.labelled import LabelledSet, as_labelled
-    from ..core.insight.disagreement import disagreement
-    from .robustness_audit import _is_class_folder
+    from ..core.data.labelled import images_and_labels
+    from ..core.insight.disagreement import check_models, disagreement
 
     items = list(models.values()) if isinstance(models, dict) else list(models)
     adapters = [audit._use(m) for m in items]
-    images, label_idx = data, None
-    if labels is not None or isinstance(data, LabelledSet) or _is_class_folder(data):
-        labelled = as_labelled(data, labels, class_names=adapters[0].labels if adapters else None)
-        images, label_idx = labelled.images, labelled.indices(adapters[0]) if adapters else None
+    check_models(adapters)  # before reading labels against the first model's classes
+    images, label_idx = images_and_labels(data, labels, adapters[0])
     with phase("evidence"):
         result = disagreement(adapters, images, label_idx, show=show, batch_size=batch_size)
     return DisagreementAudit(audit, adapters, result)

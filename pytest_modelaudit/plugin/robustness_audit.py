@@ -28,27 +28,13 @@ class RobustnessAudit:
 
 def run_robustness(audit: Any, model: Any, data: Any, *, labels: Any, flip: bool, perturbations: list[str] | None,
                    batch_size: int) -> RobustnessAudit:
-    from ..core.data.labelled import LabelledSet, as_labelled
+    from ..core.data.labelled import images_and_labels
     from ..core.insight.robustness import DEFAULT, robustness
 
     adapter = audit._use(model)
-    label_idx = None
-    images = data
-    if labels is not None or isinstance(data, LabelledSet) or _is_class_folder(data):
-        labelled = as_labelled(data, labels, class_names=adapter.labels)
-        images, label_idx = labelled.images, labelled.indices(adapter)
+    images, label_idx = images_and_labels(data, labels, adapter)
     chosen = tuple(perturbations) if perturbations else DEFAULT + (("hflip",) if flip else ())
     with phase("evidence"):
         result = robustness(adapter, images, label_idx, seed=audit._next_seed(), perturbations=chosen,
                             batch_size=batch_size)
     return RobustnessAudit(audit, adapter, result)
-
-
-def _is_class_folder(data: Any) -> bool:
-    """A folder whose sub-folders hold the images: labelled by folder name."""
-    import os
-    from pathlib import Path
-
-    if not isinstance(data, (str, os.PathLike)) or not Path(data).is_dir():
-        return False
-    return any(p.is_dir() for p in Path(data).iterdir())

@@ -99,3 +99,19 @@ def as_labelled(data: Any, labels: Sequence[str | int] | np.ndarray | None = Non
         else:
             raise ImageLoadError(f"Label {lab!r} is neither a class name nor a class index.")
     return LabelledSet(images, names, images.source)
+
+
+def is_class_folder(data: Any) -> bool:
+    """A folder whose sub-folders hold the images: labelled by folder name."""
+    if not isinstance(data, (str, os.PathLike)) or not Path(data).is_dir():
+        return False
+    return any(p.is_dir() for p in Path(data).iterdir())
+
+
+def images_and_labels(data: Any, labels: Any, adapter: Any) -> tuple[Any, np.ndarray | None]:
+    """For evidence that takes images with or without labels: (images, each image's class index in the model's
+    classes) when `data` is labelled (labels given, a LabelledSet or a class folder), else (data, None)."""
+    if labels is None and not isinstance(data, LabelledSet) and not is_class_folder(data):
+        return data, None
+    labelled = as_labelled(data, labels, class_names=adapter.labels)
+    return labelled.images, labelled.indices(adapter)
