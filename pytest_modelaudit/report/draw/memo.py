@@ -70,11 +70,10 @@ def kept_in(folder: str | os.PathLike[str] | None) -> Iterator[None]:
 
 
 def _save(memo: _Memo) -> None:
+    from ...schema import atomic_write
+
     try:
-        memo.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.path.with_name(f".{memo.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"code": _code_digest(), "drawn": memo.used}), encoding="utf-8")
-        os.replace(tmp, memo.path)
+        atomic_write(memo.path, json.dumps({"code": _code_digest(), "drawn": memo.used}).encode("utf-8"), fsync=False)
     except OSError:
         pass  # a read-only cache folder only costs the next run its drawing time
 
