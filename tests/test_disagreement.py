@@ -102,6 +102,10 @@ def test_what_cannot_be_compared_is_a_clear_error(pair):
         disagreement([pair[0], other], images, None)
     with pytest.raises(ModelAuditError, match="two or more models"):
         disagreement([pair[0]], images, None)
+    with pytest.raises(ModelAuditError, match=r"3 labels for 12 images; give one label per image"):
+        disagreement(list(pair), images, np.zeros(3, int))
+    with pytest.raises(ModelAuditError, match=r"show= must be a whole number of images >= 0, got -1"):
+        disagreement(list(pair), images, None, show=-1)
 
 
 def test_few_images_are_inconclusive(pair):
