@@ -524,7 +524,7 @@ def _tcav_audits() -> list[dict]:
         e["p_session_holm"] = p
         e["survives_session_correction"] = bool(p < e["alpha"])
     dep = lambda t, c: (f"'{t}' depends on concept '{c}': TCAV significantly above the random baseline "
-                        f"(Holm-adjusted p < 0.05) by at least 0.10, at one of {{n}} layer(s)")
+                        f"(Holm-adjusted p < 0.05) by at least 0.10, at every informative one of {{n}} layer(s)")
     ge = lambda v: {"metric": "effect", "op": ">=", "value": v}
     return [
         tcav_audit("test_hibany_depends_on_red", "Class 'hibany' depends on the concept 'red'", red,

@@ -116,7 +116,7 @@ def test_depends_on_red(audit, red_net):
 def test_one_tcav_claim_runs_on_two_models_with_other_layer_names(pytester, request):
     from concept_data import SIZE, make_root
 
-    make_root(pytester.path / "concepts", red_targets=30, targets=30)
+    make_root(pytester.path / "concepts", randoms=12, red_targets=30, targets=30)
     pytester.makeconftest(CONFTEST.format(tests_dir=str(request.path.parent), size=SIZE))
     pytester.makepyfile(test_roles=AUDITS)
     pytester.makeini("[pytest]\nmodel_audit_concepts = concepts\nfilterwarnings = ignore:Concept folder\n")

@@ -6,7 +6,8 @@ The example audits (``example_audits/starters/test_starter_audits.py``) claim, f
 * ``sarunori`` depends on ``green``;
 * ``messon`` does not depend on ``green``.
 
-Those verdicts must not rest on how the model was trained. This test measures them directly with
+(TCAV shows the first; the other two are INCONCLUSIVE in the audit: its evidence cannot tell them from a
+concept the class ignores. What the model really does is measured here.) Those claims must not rest on how the model was trained. This test measures them directly with
 real TensorFlow, on fresh creatures drawn with a seed that neither the training nor the shipped
 concept folders used, by intervening on the colours and measuring accuracy:
 

@@ -36,6 +36,18 @@ def tinted(tmp_path_factory):
     return ConceptLibrary(root, min_images=20, warn_images=20)
 
 
+def _at_z(result, z: float, second: str | None = None):
+    """`result` with its layer's mean directional derivative set `z` pseudo-concept sd (prediction scale) from the
+    null's; with `second`, the set copy is added as a second layer of that name and the real one kept."""
+    from dataclasses import replace
+
+    layer = result.layers[0]
+    null = layer.null_magnitudes
+    scale = null.std(ddof=1) * np.sqrt(1 + 1 / len(null))
+    moved = replace(layer, concept_magnitudes=np.full_like(layer.concept_magnitudes, null.mean() + z * scale))
+    return replace(result, layers=[layer, replace(moved, layer=second)] if second else [moved])
+
+
 # --------------------------------------------------------------------------------------- informative layers
 def test_layer_feeding_global_pooling_and_a_linear_head_is_not_informative(model, lib):
     # feat -> ReLU ("relu") -> GAP -> Dense: the gradient at "relu" is head weight / 64 for every image
@@ -105,20 +117,31 @@ def test_random_sets_scored_as_concepts_are_not_depends(model, tinted):
     assert layer.null_scores.std(ddof=1) > 0.3  # fixed sets' means spread that widely
 
 
-def test_known_feature_direction_gives_depends_and_its_negative_opposes(model, lib):
-    """logit(red_class) = mean(relu(R - 0.5)): the red concept carries +R, green carries less R than random."""
+def test_known_feature_direction_gives_depends_and_its_negative_is_not_shown_to_oppose(model, lib):
+    """logit(red_class) = mean(relu(R - 0.5)): the red concept carries +R; green carries less R than random images
+    but adding green to an image leaves the logit as it is, so its negative sign alone must not show "opposes"."""
+    from pytest_modelaudit.core.tcav.layers import GREY_Z
+    from pytest_modelaudit.core.tcav.layers import MIN_SINGLE_LAYER_Z as MIN_MAGNITUDE_Z  # one layer decides
+
     cache = MemoryCache()
     red = tcav(model, "red_class", "red", layers=["feat"], concepts=lib, cache=cache)
     green = tcav(model, "red_class", "green", layers=["feat"], concepts=lib, cache=cache)
     assert depends_check(red).status is Status.PASS and opposes_check(red).status is Status.FAIL
-    assert opposes_check(green).status is Status.PASS and depends_check(green).status is Status.FAIL
-    s = opposes_check(green).evidence.layers[0]
-    assert s.outcome == "opposes" and s.null.effect == pytest.approx(-0.2) and s.p_adjusted < 0.05
+    assert depends_check(red).evidence.layers[0].magnitude_z >= MIN_MAGNITUDE_Z
+    opposes = opposes_check(green)
+    assert opposes.status is Status.INCONCLUSIVE and depends_check(green).status is Status.FAIL
+    s = opposes.evidence.layers[0]
+    assert s.null.effect == pytest.approx(-0.2) and -MIN_MAGNITUDE_Z < s.magnitude_z <= -GREY_Z
+    assert "neither shown nor refuted" in opposes.reason
+    assert independent_check(green).status is Status.INCONCLUSIVE
 
 
 def test_independent_fails_when_the_concept_pushes_the_class_away(model, lib):
+    """At a directional derivative beyond the gate (set here), a concept that pushes the class away refutes independence."""
+    from pytest_modelaudit.core.tcav.layers import MIN_SINGLE_LAYER_Z
+
     green = tcav(model, "red_class", "green", layers=["feat"], concepts=lib, cache=MemoryCache())
-    check = independent_check(green, margin=0.1)
+    check = independent_check(_at_z(green, -(MIN_SINGLE_LAYER_Z + 1)), margin=0.1)  # one layer decides
     assert check.status is Status.FAIL
     assert "pushes the class away" in check.detail and check.measured == pytest.approx(-0.2)
     assert check.threshold.at_most == 0.1 and check.threshold.at_least == -0.1
@@ -197,7 +220,8 @@ def test_contrast_removes_what_sibling_concepts_share(model, parts):
     cache = MemoryCache()
     target = parts.images("target").images
     plain = tcav(model, "red_class", "ears", layers=["feat"], concepts=parts, target_images=target, cache=cache)
-    assert depends_check(plain).status is Status.PASS  # 'ears' beats random: it is red, like every part
+    # 'ears' beats random (it is red, like every part), though not beyond the single-layer gate: not shown
+    assert depends_check(plain).status is Status.INCONCLUSIVE and plain.layers[0].concept_scores.mean() > 0.9
     res = tcav(model, "red_class", "ears", layers=["feat"], concepts=parts, target_images=target,
                contrast=["leaf", "tail"], cache=cache)
     layer = res.layers[0]
@@ -212,6 +236,21 @@ def test_contrast_removes_what_sibling_concepts_share(model, parts):
     assert s.null.p_greater < 0.05 and s.contrast.p_greater > 0.05
     assert "siblings 'leaf', 'tail'" in check.claim and "against random" in check.detail
     assert "contrast[feat]" in check.metrics and "null_mean[feat]" in check.metrics
+
+
+def test_a_concept_its_siblings_cannot_be_told_from_names_that_accuracy(model, parts):
+    """Separable from random images (accuracy ~1) but not from its siblings: the message gives the siblings' accuracy."""
+    from dataclasses import replace
+
+    target = parts.images("target").images
+    res = tcav(model, "red_class", "ears", layers=["feat"], concepts=parts, target_images=target,
+               contrast=["leaf", "tail"], cache=MemoryCache())
+    layer = res.layers[0]
+    blurred = replace(res, layers=[replace(layer, contrast_accuracies=np.full_like(layer.contrast_accuracies, 0.55))])
+    check = depends_check(blurred)
+    assert check.status is Status.INCONCLUSIVE
+    assert "'feat' (CAV accuracy against the siblings 0.55 < 0.7)" in check.reason
+    assert f"CAV accuracy {np.mean(layer.concept_accuracies):.2f} < 0.7" not in check.reason
 
 
 def test_contrast_is_deterministic_and_checked(model, parts):
@@ -248,21 +287,16 @@ def test_reference_mode_is_not_gated_and_more_than_uses_the_null(model, lib):
 
 def test_a_consistent_sign_without_a_large_directional_derivative_decides_nothing(model, lib):
     """Concept sets differ from random images in more than the concept, so a score of 0 or 1 alone is not enough:
-    depends / opposes also need the mean directional derivative MIN_MAGNITUDE_Z pseudo-concept sd from theirs."""
-    from dataclasses import replace
-
-    from pytest_modelaudit.core.tcav.checks import MIN_MAGNITUDE_Z
+    depends / opposes also need the mean directional derivative MIN_SINGLE_LAYER_Z pseudo-concept sd from theirs
+    (one layer decides here)."""
+    from pytest_modelaudit.core.tcav.layers import MIN_SINGLE_LAYER_Z as MIN_MAGNITUDE_Z  # one layer decides
     from pytest_modelaudit.core.tcav.layers import GREY_Z
 
     red = tcav(model, "red_class", "red", layers=["feat"], concepts=lib, cache=MemoryCache())
-    layer = red.layers[0]
-    null = layer.null_magnitudes
-    scale = null.std(ddof=1) * np.sqrt(1 + 1 / len(null))
-    assert (layer.concept_magnitudes.mean() - null.mean()) / scale >= MIN_MAGNITUDE_Z  # the real red: strong
+    assert depends_check(red).evidence.layers[0].magnitude_z >= MIN_MAGNITUDE_Z  # the real red: strong
 
     def at(z: float):
-        mags = np.full_like(layer.concept_magnitudes, null.mean() + z * scale)
-        return replace(red, layers=[replace(layer, concept_magnitudes=mags)])
+        return _at_z(red, z)
 
     # between GREY_Z and MIN_MAGNITUDE_Z ignored and relied-on concepts both occur: neither shown nor refuted
     grey = depends_check(at(MIN_MAGNITUDE_Z - 1))
@@ -276,20 +310,37 @@ def test_a_consistent_sign_without_a_large_directional_derivative_decides_nothin
     assert depends_check(at(MIN_MAGNITUDE_Z + 1)).status is Status.PASS
 
 
+def test_a_dependence_shown_at_one_informative_layer_only_is_not_shown(model, lib):
+    """Two informative layers (the same 'feat' twice, the second's directional derivatives set): depends passes only
+    when both move the logit beyond the gate; otherwise it is INCONCLUSIVE and says which layer did not."""
+    from pytest_modelaudit.core.tcav.layers import MIN_MAGNITUDE_Z
+
+    red = tcav(model, "red_class", "red", layers=["feat"], concepts=lib, cache=MemoryCache())
+
+    def with_second(z: float):
+        return _at_z(red, z, second="feat_again")
+
+    assert depends_check(with_second(MIN_MAGNITUDE_Z + 1)).status is Status.PASS
+    lone = depends_check(with_second(MIN_MAGNITUDE_Z - 3))
+    assert lone.status is Status.INCONCLUSIVE
+    assert f"beyond +{MIN_MAGNITUDE_Z:g} pseudo-concept sd at 'feat'" in lone.reason
+    assert f"but not at 'feat_again' ({MIN_MAGNITUDE_Z - 3:+.1f} sd)" in lone.reason
+    assert "counterfactual test on the target images" in lone.reason
+    # the same holds for the FAIL of independence that a dependence implies
+    assert independent_check(with_second(MIN_MAGNITUDE_Z + 1)).status is Status.FAIL
+    unsure = independent_check(with_second(MIN_MAGNITUDE_Z - 3))
+    assert unsure.status is Status.INCONCLUSIVE and "but not at 'feat_again'" in unsure.reason
+
+
 def test_opposes_in_the_grey_zone_is_inconclusive_and_below_it_is_shown(model, lib):
     """The mirror for opposes: the green concept (less R than random) at set directional-derivative sizes."""
-    from dataclasses import replace
-
-    from pytest_modelaudit.core.tcav.layers import GREY_Z, MIN_MAGNITUDE_Z
+    from pytest_modelaudit.core.tcav.layers import GREY_Z
+    from pytest_modelaudit.core.tcav.layers import MIN_SINGLE_LAYER_Z as MIN_MAGNITUDE_Z  # one layer decides
 
     green = tcav(model, "red_class", "green", layers=["feat"], concepts=lib, cache=MemoryCache())
-    layer = green.layers[0]
-    null = layer.null_magnitudes
-    scale = null.std(ddof=1) * np.sqrt(1 + 1 / len(null))
 
     def at(z: float):
-        mags = np.full_like(layer.concept_magnitudes, null.mean() + z * scale)
-        return replace(green, layers=[replace(layer, concept_magnitudes=mags)])
+        return _at_z(green, z)
 
     assert opposes_check(at(-MIN_MAGNITUDE_Z - 1)).status is Status.PASS
     grey = opposes_check(at(-(GREY_Z + MIN_MAGNITUDE_Z) / 2))

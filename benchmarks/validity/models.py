@@ -141,7 +141,8 @@ def get(name: str, log: Any = print) -> tuple[Any, dict[str, Any]]:
 
     spec = SPECS[name]
     key = code_hash(spec)
-    path, meta_path = CACHE / f"{name}-{key}.keras", CACHE / f"{name}-{key}.json"
+    stem = f"{name}-s{ROOT_SEED}"  # one model per (name, root seed): other seeds' trainings are kept
+    path, meta_path = CACHE / f"{stem}-{key}.keras", CACHE / f"{stem}-{key}.json"
     if path.exists() and meta_path.exists():
         return keras.models.load_model(path, compile=False), json.loads(meta_path.read_text())
     import tensorflow as tf
@@ -160,7 +161,7 @@ def get(name: str, log: Any = print) -> tuple[Any, dict[str, Any]]:
             "n_train": int(len(x)), "epochs": spec.epochs, "train_accuracy": float(hist.history["accuracy"][-1]),
             "data_s": round(t1 - t0, 1), "train_s": round(t2 - t1, 1)}
     CACHE.mkdir(parents=True, exist_ok=True)
-    for old in CACHE.glob(f"{name}-*"):
+    for old in CACHE.glob(f"{stem}-*"):
         old.unlink()
     clean = build(len(spec.classes), name)
     clean.set_weights(model.get_weights())

@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,33 @@ def _row(label: str, cnt: Counter, width: int) -> str:
             + f" | {n:>5} | {pct:>9} | {right:>7}")
 
 
+def print_gate(clear: list[CL.Claim], out: Any = print) -> None:
+    """How far the TCAV directional-derivative gates are from what concepts the models ignore reach, per kind."""
+    from pytest_modelaudit.core.tcav.layers import MIN_MAGNITUDE_Z, MIN_SINGLE_LAYER_Z
+
+    groups: dict[tuple[str, str], dict[str, CL.Claim]] = defaultdict(dict)
+    for c in clear:
+        if c.kind in ("tcav", "tcav+contrast") and c.dd_z is not None:
+            groups[(c.kind, c.band)].setdefault(c.group, c)  # one per evidence call
+    if not groups:
+        return
+    out(f"\n== TCAV: directional derivative in pseudo-concept sd (gates: |z| >= {MIN_MAGNITUDE_Z:g} at every deciding "
+        f"layer, {MIN_SINGLE_LAYER_Z:g} when one layer decides) ==")
+    def largest(calls: list[CL.Claim], z: Callable[[CL.Claim], float]) -> str:
+        if not calls:
+            return "   -"
+        top = max(calls, key=lambda c: abs(z(c)))
+        return f"{abs(z(top)):5.1f} ({top.model} / {top.target} / {top.truth_name})"
+
+    for (kind, band), cs in sorted(groups.items()):
+        calls = list(cs.values())
+        one = [c for c in calls if c.dd_layers == 1]
+        several = [c for c in calls if c.dd_layers > 1]
+        out(f"  {kind:14} truth {band:11}: {len(calls):3} evidence calls; one deciding layer ({len(one)}): "
+            f"{largest(one, lambda c: c.dd_z)}; several ({len(several)}), at every one: "
+            f"{largest(several, lambda c: c.dd_z_every)}, at the strongest: {largest(several, lambda c: c.dd_z)}")
+
+
 def print_tables(claims: list[CL.Claim], out: Any = print) -> None:
     clear = [c for c in claims if c.clear_cut]
     by_kind: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
@@ -149,6 +177,7 @@ def print_tables(claims: list[CL.Claim], out: Any = print) -> None:
             m = "-" if c.measured is None else f"{c.measured:.3f}"
             out(f"  {c.model:17} {c.kind:21} {c.claim[:92]:92} truth {c.truth_name}={c.truth:+.2f} "
                 f"verdict {c.verdict:12} measured {m}")
+    print_gate(clear, out)
     wrong = [c for c in clear if c.outcome in ("wrong PASS", "wrong FAIL", "ERROR")]
     out(f"\n== Wrong verdicts on clear-cut claims: {sum(c.outcome == 'wrong PASS' for c in wrong)} wrong PASS, "
         f"{sum(c.outcome == 'wrong FAIL' for c in wrong)} wrong FAIL, {sum(c.outcome == 'ERROR' for c in wrong)} ERROR ==")
@@ -178,8 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="append", choices=CL.KINDS, help="run only this evidence kind (repeatable)")
     ap.add_argument("--models", nargs="+", choices=list(M.SPECS), help="run only these models")
     ap.add_argument("--check", action="store_true", help="exit 1 when a clear-cut claim got a wrong PASS")
+    ap.add_argument("--root-seed", type=int, default=M.ROOT_SEED,
+                    help=f"train (and cache) the models, scenes and concept sets from another root seed "
+                         f"(default {M.ROOT_SEED}): an independent training, to see whether a gate holds beyond one")
     ap.add_argument("--json", type=Path, default=LATEST, help=f"where to write the claims (default {LATEST})")
     args = ap.parse_args(argv)
+    M.ROOT_SEED = args.root_seed
     os.environ.setdefault("PYTHONHASHSEED", "0")
     import keras
     import tensorflow as tf

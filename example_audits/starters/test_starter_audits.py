@@ -10,17 +10,23 @@ Expected verdicts, established independently by ``tests/test_starter_ground_trut
 
     audit                                  verdict   ground truth
     'hibany' depends on red                PASS      red -> blue or green: hibany accuracy 1.00 -> 0.00
-    'sarunori' depends on green            PASS      green -> red or blue: accuracy 1.00 -> 0.01 / 0.00;
+    'sarunori' depends on green            INCONC.   green -> red or blue: accuracy 1.00 -> 0.01 / 0.00;
                                                      green removed: sarunori logit -6.7
     'messon' does not depend on green      INCONC.   all green removed: messon accuracy 1.00 -> 1.00,
                                                      logit unchanged; added green never raises P(messon)
+
+'sarunori' depends on green is INCONCLUSIVE although it is true: green's directional derivative is 10.7
+pseudo-concept sd from the random sets' at conv2 but only 7.1 at conv3, below the 8 that every informative
+layer must reach (concepts a model ignores reached 12.7 at one layer of the validation suite's models, 7.6 at
+every layer). TCAV alone cannot tell it from a concept the class ignores; a counterfactual test can.
 
 Independence is INCONCLUSIVE: green's TCAV (0.00 at conv2) is far from 0.5 but inside the spread of
 random sets scored as concepts (0.50 +- 0.23), and its directional derivative is only 2.6 of their
 sd from theirs, so neither "opposes" nor "within +-0.1" can be shown (see the example README).
 
 Each claim is tested at two layers, ``conv2`` (16x16) and ``conv3`` (8x8): a dependence is shown
-when one layer shows it; independence only when every layer does.
+when a layer shows it and both move the logit along the concept beyond the gate; independence only
+when every layer shows it.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ def test_hibany_depends_on_red(audit, starter_model):
     t.expect_depends(min_score=MIN_SCORE)
 
 
-@pytest.mark.model_audit(title="'sarunori' depends on the concept 'green'", severity="major")
+@pytest.mark.model_audit(title="'sarunori' depends on the concept 'green'", severity="major",
+                         expect={"starter": "INCONCLUSIVE"})
 def test_sarunori_depends_on_green(audit, starter_model):
     t = audit.tcav(starter_model, target="sarunori", concept="green", layers=LAYERS, concepts=CONCEPTS)
     t.expect_depends(min_score=MIN_SCORE)

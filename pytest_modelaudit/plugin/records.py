@@ -8,7 +8,7 @@ import numpy as np
 from ..core.checks.ablation import SATURATED_PROB, AblationEvidence
 from ..core.checks.heatmap import HeatmapEvidence
 from ..core.tcav.informative import GRADIENT_VARIATION_MIN
-from ..core.tcav.checks import MIN_MAGNITUDE_Z, TCAVEvidence
+from ..core.tcav.checks import TCAVEvidence
 from ..core.checks.verdicts import WORST_FIRST, Check, Status
 from ..schema import deciding_check, json_number
 from .thumbnails import image_uri, mask_uri
@@ -222,7 +222,7 @@ def _tcav_layer_extra(s: Any, lr: Any) -> dict[str, Any]:
         "one_sided_share": json_number(lr.one_sided_share), "null_scores": _nums(lr.null_scores),
         "null": _null_json(s.null), "reason": s.reason or None, "outcome": s.outcome or None,
         "p_holm": {k: json_number(v) for k, v in s.p_holm.items()} or None, "contrast": None,
-        "magnitude_z": json_number(s.magnitude_z), "magnitude_z_min": MIN_MAGNITUDE_Z,
+        "magnitude_z": json_number(s.magnitude_z), "magnitude_z_min": s.gate,
     }
     if s.contrast is not None:
         out["contrast"] = {

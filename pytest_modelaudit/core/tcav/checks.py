@@ -12,7 +12,8 @@ Holm-corrected over the layers that decide: depends (significantly above by at l
 (significantly below by at least min_effect: the concept pushes the class away), independent (within
 +-margin by two one-sided tests). A depends / opposes layer that points the claim's way with a directional
 derivative between GREY_Z and MIN_MAGNITUDE_Z sd, where ignored concepts also lie, is INCONCLUSIVE, not FAIL,
-and so is the claim when no layer passes. With `contrast`, the claims decide on the concept against its sibling
+and so is the claim when no layer passes. Depends / opposes (and the FAIL of independence they imply) must also
+replicate: shown at one layer but not at every informative layer of the claim, the claim is INCONCLUSIVE. With `contrast`, the claims decide on the concept against its sibling
 concepts instead; the random-based comparison is kept in the evidence. `mode="tcav-reference"` keeps
 tensorflow/tcav's two-sided Student test against the random runs, unchanged.
 """
@@ -51,6 +52,7 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
         s.verdict = Status.PASS if strong and (ref or L.moves_logit(s, +1)) else Status.FAIL
         if s.verdict == Status.FAIL and not ref and L.grey(s, +1, min_effect):
             s.verdict, s.ambiguous = Status.INCONCLUSIVE, True
+    gaps = [] if ref else L.replication_gaps(stats, +1)
     deciding = [s for s in stats if (s.represented if ref else s.decides)]
     passing = [s for s in stats if s.verdict == Status.PASS]
     best = L.best(stats, passing, lambda s: s.effect, ref)
@@ -58,10 +60,13 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
     test = (f"Student p <= {alpha}, tcav-reference" if ref else f"Holm-adjusted p < {alpha}")
     against = "the random baseline" if ref else L.against(result)
     claim = (f"'{result.target_name}' depends on concept '{result.concept}': TCAV significantly above {against} "
-             f"({test}) by at least {min_effect:.2f}{extra}, at one of {len(stats)} layer(s)")
+             f"({test}) by at least {min_effect:.2f}{extra}, "
+             + (f"at one of {len(stats)} layer(s)" if ref else f"at every informative one of {len(stats)} layer(s)"))
     reason = L.no_layer_reason(result, stats, min_accuracy)
     if reason is None and not passing and any(s.ambiguous for s in stats):
         reason = L.grey_reason(stats, +1)
+    if gaps:
+        reason = L.replication_reason(passing, gaps, +1)
     if ref:
         decision = ("tensorflow/tcav 0.2.2: two-sided Student t-test of the random baseline's runs against the "
                     f"concept's, significant when p <= {alpha}, no correction; the concept must also score above the "
@@ -80,7 +85,8 @@ def depends_check(result: TCAVResult, *, min_score: float | None = None, min_eff
     if not ref and L.undecidable(stats) and reason is None:
         detail += ("; " if detail else "") + "layers that decide nothing: " + L.undecidable(stats)
     effect = best.effect if best else None
-    return Check("tcav_depends", claim, L.overall(stats, all_needed=False), Threshold.of("effect", None, min_effect),
+    status = Status.INCONCLUSIVE if gaps else L.overall(stats, all_needed=False)
+    return Check("tcav_depends", claim, status, Threshold.of("effect", None, min_effect),
                  effect, L.metrics(result, stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
 
 
@@ -102,12 +108,13 @@ def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float =
                      Status.PASS if strong and L.moves_logit(s, -1) else Status.FAIL)
         if s.verdict == Status.FAIL and L.grey(s, -1, min_effect):
             s.verdict, s.ambiguous = Status.INCONCLUSIVE, True
+    gaps = L.replication_gaps(stats, -1)
     deciding = [s for s in stats if s.decides]
     passing = [s for s in stats if s.verdict == Status.PASS]
     best = L.best(stats, passing, lambda s: -s.effect)
     claim = (f"'{result.target_name}' is pushed away by concept '{result.concept}': TCAV significantly below "
-             f"{L.against(result)} (Holm-adjusted p < {alpha}) by at least {min_effect:.2f}, at one of {len(stats)} "
-             "layer(s)")
+             f"{L.against(result)} (Holm-adjusted p < {alpha}) by at least {min_effect:.2f}, at every informative one "
+             f"of {len(stats)} layer(s)")
     detail = ""
     if best is not None:
         detail = f"best layer '{best.layer}': " + L.layer_numbers(best, result)
@@ -116,6 +123,8 @@ def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float =
     reason = L.no_layer_reason(result, stats, min_accuracy)
     if reason is None and not passing and any(s.ambiguous for s in stats):
         reason = L.grey_reason(stats, -1)
+    if gaps:
+        reason = L.replication_reason(passing, gaps, -1)
     if reason is None and L.undecidable(stats):
         detail += ("; " if detail else "") + "layers that decide nothing: " + L.undecidable(stats)
     evidence = TCAVEvidence(result, "opposes", stats, alpha, min_accuracy,
@@ -123,7 +132,8 @@ def opposes_check(result: TCAVResult, *, min_effect: float = 0.1, alpha: float =
                             primary_p=min((s.p_adjusted for s in deciding), default=float("nan")),
                             params={"min_effect": min_effect})
     effect = best.effect if best else None
-    return Check("tcav_opposes", claim, L.overall(stats, all_needed=False), Threshold.of("effect", -min_effect, None),
+    status = Status.INCONCLUSIVE if gaps else L.overall(stats, all_needed=False)
+    return Check("tcav_opposes", claim, status, Threshold.of("effect", -min_effect, None),
                  effect, L.metrics(result, stats, effect), reason=reason, detail=detail, evidence=evidence, model=model)
 
 
@@ -155,6 +165,15 @@ def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float =
             s.verdict = (Status.INCONCLUSIVE if not s.decides else
                          Status.FAIL if s.outcome in ("depends", "opposes") else
                          Status.PASS if s.outcome == "independent" else Status.INCONCLUSIVE)
+    gaps: list[LayerStats] = []
+    if not ref and any(s.verdict == Status.FAIL for s in stats):
+        # a dependence that refutes independence must replicate like depends / opposes themselves
+        direction = +1 if next(s for s in stats if s.verdict == Status.FAIL).outcome == "depends" else -1
+        gaps = [s for s in stats if s.decides and not L.moves_logit(s, direction)]
+        if gaps:
+            refuting = [s for s in stats if s.verdict == Status.FAIL]
+            for s in refuting:
+                s.verdict = Status.INCONCLUSIVE
     against = "the random baseline" if ref else L.against(result)
     claim = (f"'{result.target_name}' does not depend on concept '{result.concept}': at every one of {len(stats)} "
              f"layer(s) its TCAV is shown to stay within ±{margin:.2f} of {against}")
@@ -168,6 +187,8 @@ def independent_check(result: TCAVResult, *, margin: float = 0.1, alpha: float =
     reason = None
     if not fails and {s.verdict for s in stats} != {Status.PASS}:
         reason = _independent_reason(stats, margin, min_accuracy, ref, alpha)
+    if gaps:
+        reason = L.replication_reason(refuting, gaps, direction)
     if ref:
         decision = (f"equivalence test: one-sided Welch t-test that the concept's mean TCAV is below the random "
                     f"baseline's + {margin}, Holm-corrected over layers; PASS needs every layer; FAIL when some layer is "
