@@ -13,7 +13,8 @@ Holm-corrected over the layers that decide: depends (significantly above by at l
 +-margin by two one-sided tests). A depends / opposes layer that points the claim's way with a directional
 derivative between GREY_Z and MIN_MAGNITUDE_Z sd, where ignored concepts also lie, is INCONCLUSIVE, not FAIL,
 and so is the claim when no layer passes. Depends / opposes (and the FAIL of independence they imply) must also
-replicate: shown at one layer but not at every informative layer of the claim, the claim is INCONCLUSIVE. With `contrast`, the claims decide on the concept against its sibling
+replicate: shown at one layer but not at every informative layer of the claim, the claim is INCONCLUSIVE (one
+deciding layer needs MIN_SINGLE_LAYER_Z). With `contrast`, the claims decide on the concept against its sibling
 concepts instead; the random-based comparison is kept in the evidence. `mode="tcav-reference"` keeps
 tensorflow/tcav's two-sided Student test against the random runs, unchanged.
 """

@@ -255,14 +255,14 @@ def metrics(result: TCAVResult, stats: list[LayerStats], effect: float | None) -
 
 
 def moves_logit(s: LayerStats, direction: int) -> bool:
-    """The concept moves the logit along its CAV far beyond what random sets do (see MIN_MAGNITUDE_Z); without a
+    """The concept moves the logit along its CAV far beyond what random sets do (the layer's gate); without a
     measurable null spread it cannot be shown to."""
     return bool(np.isfinite(s.magnitude_z) and direction * s.magnitude_z >= s.gate)
 
 
 def grey(s: LayerStats, direction: int, min_effect: float) -> bool:
     """The layer points the claim's way (score effect and directional derivative) but its directional derivative
-    stays within what concepts the class ignores reach (below MIN_MAGNITUDE_Z): it can neither show nor refute it."""
+    stays within what concepts the class ignores reach (below the layer's gate): it can neither show nor refute it."""
     return bool(s.decides and direction * s.effect >= min_effect and np.isfinite(s.magnitude_z)
                 and GREY_Z <= direction * s.magnitude_z < s.gate)
 
