@@ -112,3 +112,29 @@ def test_occlusion_on_square(audit, setup):
     assert ev["layer"].startswith("input (patch 4x4, stride 2x2, fill 'mean')")
     html = (pytester.path / "model-audit-report" / "index.html").read_text()
     assert "occlusion" in html.lower() and (pytester.path / "model-audit-report" / "report.pdf").exists()
+
+
+def test_other_classes_and_first_images_reuse_the_windows(square_net, squares):
+    """The honesty checks' occlusion maps (the first images, the other classes) are windows the evidence already
+    ran: no pass, the same maps as a fresh computation; another fill is other windows and runs its own passes."""
+    from pytest_modelaudit.core.cache.memory import SESSION_CACHE
+    from pytest_modelaudit.core.model import passes
+
+    imgs, _ = squares
+    SESSION_CACHE.clear()
+    with passes.tally() as t:
+        full = occlusion(square_net, imgs, "square", patch=4, stride=2, fill=0.0)
+    assert t.forward == len(imgs) * (full.windows + 1)
+    with passes.tally() as t:
+        first = occlusion(square_net, imgs[:3], "square", patch=4, stride=2, fill=0.0)
+        other = occlusion(square_net, imgs[:3], "none", patch=4, stride=2, fill=0.0)
+    assert t.forward == 0
+    np.testing.assert_array_equal(first.maps, full.maps[:3])
+    with SESSION_CACHE.bypassed():
+        fresh = occlusion(square_net, imgs[:3], "none", patch=4, stride=2, fill=0.0)
+    np.testing.assert_allclose(other.maps, fresh.maps, atol=1e-5)
+    assert np.abs(fresh.maps).max() > 0  # the other class's map is not trivially equal
+    with passes.tally() as t:
+        occlusion(square_net, imgs[:3], "none", patch=4, stride=2, fill=0.5)
+    assert t.forward == 3 * (full.windows + 1)
+    SESSION_CACHE.clear()

@@ -377,6 +377,15 @@ class TieredCache:
             self._objects[key] = compute()
         return self._objects[key]
 
+    def recall(self, key: Hashable) -> Any:
+        """The session's object under `key` (see memo), or None when there is none yet or the cache is off."""
+        return self._objects.get(key) if self.enabled else None
+
+    def keep(self, key: Hashable, value: Any) -> None:
+        """Keep a session object under `key` for later `recall` / `memo` (nothing when the cache is off)."""
+        if self.enabled:
+            self._objects[key] = value
+
     def clear(self) -> None:
         """Forget the memory layer, the session's objects and the counts (the disk is left as it is)."""
         self._memory.clear()

@@ -15,7 +15,7 @@ import numpy as np
 from ..ablation import input_span
 from ..model.adapter import ModelAdapter
 from ..perturbation import masked_logits
-from ..cache.disk import cached, model_identity
+from ..cache.disk import SESSION_CACHE, array_digest, cached, model_identity
 from ...errors import ModelAuditError
 from ..data.fills import make_fills
 from ..data.inputs import prepare
@@ -84,26 +84,21 @@ def occlusion(adapter: ModelAdapter, images: Any, target: str | int, *, patch: i
     ys, xs = window_starts(h, ph, sh), window_starts(w, pw, sw)
 
     def compute() -> dict[str, np.ndarray]:
-        jobs = np.array([(i, y, x0) for i in range(n) for y in ys for x0 in xs], dtype=np.int32).reshape(-1, 3)
-        base = adapter.logits(x, preprocessed=True, batch_size=batch_size) if n else np.zeros((0, adapter.num_classes))
+        per_image = _window_logits(adapter, x, content, ys, xs, (ph, pw), batch_size)
+        base = np.stack([b for b, _ in per_image]) if n else np.zeros((0, adapter.num_classes))
+        lg = np.concatenate([w for _, w in per_image]) if n else np.zeros((0, adapter.num_classes))
         base_prob = adapter.probabilities(base) if n else base
-        rows, cols = np.arange(h)[None, :, None], np.arange(w)[None, None, :]
-
-        def batch(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            ii, y0, c0 = chunk[:, 0], chunk[:, 1, None, None], chunk[:, 2, None, None]
-            inside = (rows >= y0) & (rows < y0 + ph) & (cols >= c0) & (cols < c0 + pw)
-            return x[ii], content[ii], inside[..., None]
-
+        pr = adapter.probabilities(lg) if n else lg
         logit_drop = np.zeros((n, h, w), np.float64)
         prob_drop = np.zeros((n, h, w), np.float64)
         count = np.zeros((h, w), np.float64)
         for y in ys:
             for x0 in xs:
                 count[y : y + ph, x0 : x0 + pw] += 1
-        # padded to the fixed batch size: one traced shape for every batch
-        lg = masked_logits(adapter, jobs, batch, batch_size=batch_size, pad=True) if len(jobs) else np.zeros((0, 1))
-        pr = adapter.probabilities(lg) if len(jobs) else lg
-        for (i, y, x0), l, p in zip(jobs, lg[:, idx] if len(jobs) else [], pr[:, idx] if len(jobs) else []):
+        windows = [(y, x0) for y in ys for x0 in xs]
+        for j, (l, p) in enumerate(zip(lg[:, idx], pr[:, idx])):
+            i, k = divmod(j, len(windows))
+            y, x0 = windows[k]
             logit_drop[i, y : y + ph, x0 : x0 + pw] += base[i, idx] - l
             prob_drop[i, y : y + ph, x0 : x0 + pw] += base_prob[i, idx] - p
         return {"maps": (logit_drop / count).astype(np.float32), "prob_maps": (prob_drop / count).astype(np.float32),
@@ -119,6 +114,38 @@ def occlusion(adapter: ModelAdapter, images: Any, target: str | int, *, patch: i
         windows=len(ys) * len(xs), inputs=inputs, x_model=x, fill_content=np.asarray(content, np.float32),
         span=input_span(adapter), seed=seed,
     )
+
+
+def _window_logits(adapter: ModelAdapter, x: np.ndarray, content: np.ndarray, ys: list[int], xs: list[int],
+                   patch: tuple[int, int], batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per image, the logits of every class on the image and on each window variant ([K], [windows, K]).
+
+    Kept per image for the session, keyed by the image's and its fill's content: the honesty checks' maps of
+    the first images and of the other classes are the same windows, so they cost no pass."""
+    ph, pw = patch
+    ident = model_identity(adapter)
+    keys = [("occlusion_windows", ident, array_digest(x[i]), array_digest(content[i]), patch, tuple(ys), tuple(xs))
+            for i in range(len(x))]
+    found = [SESSION_CACHE.recall(k) for k in keys]
+    todo = [i for i, f in enumerate(found) if f is None]
+    if not todo:
+        return found
+    rows, cols = np.arange(x.shape[1])[None, :, None], np.arange(x.shape[2])[None, None, :]
+
+    def batch(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ii, y0, c0 = chunk[:, 0], chunk[:, 1, None, None], chunk[:, 2, None, None]
+        inside = (rows >= y0) & (rows < y0 + ph) & (cols >= c0) & (cols < c0 + pw)
+        return x[ii], content[ii], inside[..., None]
+
+    jobs = np.array([(i, y, x0) for i in todo for y in ys for x0 in xs], dtype=np.int32).reshape(-1, 3)
+    base = adapter.logits(x[todo], preprocessed=True, batch_size=batch_size)
+    # padded to the fixed batch size: one traced shape for every batch
+    lg = masked_logits(adapter, jobs, batch, batch_size=batch_size, pad=True)
+    per = len(ys) * len(xs)
+    for j, i in enumerate(todo):
+        found[i] = (base[j], lg[j * per : (j + 1) * per])
+        SESSION_CACHE.keep(keys[i], found[i])
+    return found
 
 
 def fill_removal(result: OcclusionResult, masks: np.ndarray) -> Removal | None:
