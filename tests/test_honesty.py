@@ -186,6 +186,27 @@ def test_a_failed_honesty_check_makes_the_verdict_inconclusive(square_net, squar
     assert share_check(res, masks, at_least=3.0, metric="lift", honesty=h, honesty_policy="report").status is Status.PASS
 
 
+def test_no_noisy_copies_are_scored_where_a_failed_honesty_check_already_decides(square_net, squares):
+    """A verdict that the honesty checks made INCONCLUSIVE cannot be changed by noise: its passes are not spent."""
+    imgs, masks = squares
+    res = saliency(square_net, imgs, 0, method="saliency")
+    compute = lambda a, x, t: saliency(a, x, t, method="saliency").maps  # noqa: E731
+    h = honesty(square_net, imgs, 0, "saliency", compute)
+    assert h.failed  # class-insensitive on the symmetric square model
+    asked = []
+
+    def noisy():
+        asked.append(1)
+        return noisy_maps(square_net, imgs, 0, "saliency-lazy", compute)
+
+    check = share_check(res, masks, at_least=3.0, metric="lift", honesty=h, noisy_maps=noisy)
+    assert check.status is Status.INCONCLUSIVE and "class_sensitivity" in check.reason
+    assert not asked and check.evidence.stability is None and "honesty" in check.evidence.stability_skipped
+    reported = share_check(res, masks, at_least=3.0, metric="lift", honesty=h, noisy_maps=noisy,
+                           honesty_policy="report")  # the failure does not decide there: noise still could
+    assert asked and reported.evidence.stability is not None and reported.evidence.stability_skipped is None
+
+
 def test_honesty_option_off_and_a_bad_ini_value(pytester, request):
     import json
 
@@ -233,3 +254,36 @@ def test_memos_tell_two_wrappings_of_one_model_apart(squares):
     assert not np.allclose(h1.curves.deletion, h2.curves.deletion)  # at 0-255 every pixel fires the detector
     n1, n2 = (noisy_maps(a, imgs, 0, "gradcam-memo-test", compute) for a in (unit, bytes_))
     assert not np.allclose(n1[0], n2[0])
+
+
+def test_companion_maps_are_the_whole_sets_maps_of_the_images_asked_each_paid_once(square_net):
+    """The card's side-by-side maps are computed for the images it shows only, each image once per session, and
+    equal the maps the whole set would give (occlusion's flat fill stays the whole set's mean colour)."""
+    from known_models import square_images
+    from pytest_modelaudit.core.cache.memory import SESSION_CACHE
+    from pytest_modelaudit.core.honesty.companions import companion_images, companion_maps
+    from pytest_modelaudit.core.model.passes import tally
+
+    assert companion_images(20, [15, 3, 9, 40]) == [0, 1, 2, 3, 4, 5, 6, 7, 9, 15]  # the curves' 8, then the shown
+    assert companion_images(3, [2, 1]) == [0, 1, 2]
+    SESSION_CACHE.clear()
+    imgs, _ = square_images(6, background=0.1)
+    bright = imgs[3:]
+    bright[bright < 0.5] = 0.95  # backgrounds that fire the detector: a fill of their own colour hides nothing
+    audited = gradcam(square_net, imgs, 0)
+    with tally() as two:
+        some = companion_maps(square_net, audited, [5, 4])
+    with tally() as three:
+        more = companion_maps(square_net, audited, [3, 4, 5])
+    assert two.forward > 0 and two.backward > 0
+    assert (three.forward, three.backward) == (two.forward // 2, two.backward // 2)  # only image 3 is new
+    assert set(some) == {"gradcam", "occlusion", "integrated_gradients"} and set(more["occlusion"]) == {3, 4, 5}
+    assert np.shares_memory(some["gradcam"][5], audited.maps)  # the audited method's own maps take its place
+    whole = {"occlusion": occlusion(square_net, imgs, 0, patch=2).maps,
+             "integrated_gradients": saliency(square_net, imgs, 0, method="integrated_gradients").maps}
+    subset_mean = occlusion(square_net, imgs[[4, 5]], 0, patch=2).maps  # what a subset's own mean fill gives
+    assert not np.allclose(subset_mean[1], whole["occlusion"][5], atol=1e-3)
+    for name, maps in whole.items():
+        for i in (3, 4, 5):
+            np.testing.assert_allclose(more[name][i], maps[i], rtol=1e-4, atol=1e-5)
+    SESSION_CACHE.clear()

@@ -560,6 +560,18 @@ def test_heatmap_card_shows_methods_side_by_side_and_the_honesty_checks():
     assert section.count("Grad-CAM (audited)") == 1 and section.count("<tr>") >= 9  # 3 methods x 3 fills
 
 
+def test_a_stability_check_not_run_says_why():
+    results = rs.base_results([rs.audit_snow_fail()])
+    ev = results["audits"][0]["checks"][0]["evidence"]
+    ev["stability"] = None
+    ev["stability_skipped"] = "not run: the maps failed their honesty checks, so noise could not change the verdict"
+    html = render_html(results)
+    _no_render_failures(html)
+    section = html[html.index('class="honesty"'):html.index("</section>", html.index('class="honesty"'))]
+    assert 'badge-skipped">not run<' in section and "noise could not change the verdict" in section
+    assert ">stable<" not in section and ">unstable<" not in section
+
+
 def test_a_broken_honesty_block_is_a_note_not_a_lost_card():
     results = rs.base_results([rs.audit_snow_fail()])
     ev = results["audits"][0]["checks"][0]["evidence"]

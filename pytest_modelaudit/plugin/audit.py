@@ -340,17 +340,25 @@ class HeatmapAudit(StableMixin):
         return noisy_maps(self.adapter, self.result.inputs.images, self.result.target, self.recipe.key,
                           self.recipe.compute, seed=self.audit.settings.seed)
 
-    def _attach_companions(self, evidence: HeatmapEvidence) -> None:
-        """Grad-CAM, occlusion and Integrated Gradients maps of the same images (the side-by-side grid) and the
-        deletion / insertion curves of every method (the audited one's come from its honesty checks)."""
-        from ..core.honesty.companions import companion_curves, companion_maps
+    def _attach_companions(self, evidence: HeatmapEvidence, threshold: Any) -> None:
+        """Grad-CAM, occlusion and Integrated Gradients maps of the images the card shows and the curves run on
+        (the side-by-side grid) and the deletion / insertion curves of every method (the audited one's come from
+        its honesty checks)."""
+        import numpy as np
+
+        from ..core.honesty.companions import companion_curves, companion_images, companion_maps
+        from ..core.honesty.sanity import MAX_IMAGES
+        from .records import shown_images
 
         own = "gradcam" if self.result.method == "Grad-CAM" else self.result.method
-        evidence.companions = companion_maps(self.adapter, self.result)
+        n = len(self.result.maps)
+        evidence.companions = companion_maps(self.adapter, self.result,
+                                             companion_images(n, shown_images(evidence, threshold)))
         audited = evidence.honesty.curves if evidence.honesty is not None else None
-        todo = {k: v for k, v in evidence.companions.items() if k != own}
+        first = range(min(n, MAX_IMAGES))
+        todo = {k: np.stack([v[i] for i in first]) for k, v in evidence.companions.items() if k != own}
         if audited is None:
-            todo[own] = self.result.maps
+            todo[own] = self.result.maps[:MAX_IMAGES]
         curves = companion_curves(self.adapter, self.result, todo, seed=self.audit.settings.seed)
         evidence.companion_curves = {own: audited, **curves} if audited is not None else curves
 
@@ -396,10 +404,10 @@ class HeatmapAudit(StableMixin):
         check = share_check(self.result, region, at_most=at_most, at_least=at_least, region_name=region_name,
                             metric=metric, images=self._images, model=self.adapter,
                             honesty=self.honesty() if checked else None,
-                            noisy_maps=self._noisy_maps() if checked else None,
+                            noisy_maps=self._noisy_maps if checked else None,
                             honesty_policy=policy, response=response)
         if n:
-            self._attach_companions(check.evidence)
+            self._attach_companions(check.evidence, check.threshold)
         return self.audit.conclude(check)
 
 

@@ -42,11 +42,14 @@ def _display(maps: np.ndarray) -> np.ndarray:
     return downsample_mask(maps.astype(np.float32), (max(1, round(h * scale)), max(1, round(w * scale))))
 
 
+def shown_images(ev: HeatmapEvidence, threshold: Any) -> list[int]:
+    """The images a heatmap card shows, most telling first (the companion maps are computed for these)."""
+    return _telling(ev.share.share if ev.metric == "share" else ev.share.lift, threshold.upper_only)
+
+
 def heatmap_evidence(ev: HeatmapEvidence, threshold: Any) -> dict[str, Any]:
-    upper_only = threshold.upper_only
     r, s = ev.result, ev.share
-    values = s.share if ev.metric == "share" else s.lift
-    shown = _telling(values, upper_only)
+    shown = shown_images(ev, threshold)
     maps = _display(r.maps[shown]) if shown else r.maps[:0]
     mask_grids = _display(s.mask_grid[shown]) if shown else s.mask_grid[:0]
     images = []
@@ -60,7 +63,7 @@ def heatmap_evidence(ev: HeatmapEvidence, threshold: Any) -> dict[str, Any]:
             "share": json_number(s.share[i]),
             "lift": json_number(s.lift[i]),
             "degenerate": bool(s.degenerate[i]),
-            "companions": {name: _grid(_display(m[i : i + 1])[0]) for name, m in ev.companions.items()},
+            "companions": {name: _grid(_display(m[i][None])[0]) for name, m in ev.companions.items() if i in m},
         })
     gh, gw = r.grid
     on_input = r.layer.startswith("input")
@@ -90,6 +93,7 @@ def heatmap_evidence(ev: HeatmapEvidence, threshold: Any) -> dict[str, Any]:
         "honesty": honesty_json(ev) if ev.honesty is not None else None,
         "honesty_policy": ev.honesty_policy,
         "stability": stability_json(ev.stability, threshold) if ev.stability is not None else None,
+        "stability_skipped": ev.stability_skipped,
         "curves": {name: curves_json(c) for name, c in ev.companion_curves.items()},
     }
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,14 +76,23 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-# A list of numbers (and nulls) spread over one line per item by indent=2.
-_NUMBER_LIST = re.compile(r"\[\s*(?:(?:-?\d[\d.eE+-]*|null)\s*,\s*)*(?:-?\d[\d.eE+-]*|null)\s*\]")
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode  # the C encoder, for leaves and flat lists
+
+
+def _indented(obj: Any, pad: str = "") -> str:
+    """Objects and lists of objects two spaces per level; a list of numbers (a heatmap row) on one line."""
+    if isinstance(obj, dict) and obj:
+        inner = pad + "  "
+        return "{\n" + ",\n".join(f"{inner}{_encode(k)}: {_indented(v, inner)}" for k, v in obj.items()) + f"\n{pad}}}"
+    if isinstance(obj, list) and obj and not all(v is None or type(v) in (int, float) for v in obj):
+        inner = pad + "  "
+        return "[\n" + ",\n".join(inner + _indented(v, inner) for v in obj) + f"\n{pad}]"
+    return _encode(obj)
 
 
 def results_to_json(results: dict) -> str:
     """Indented JSON, with lists of numbers kept on one line (heatmap grids would otherwise triple the size)."""
-    text = json.dumps(_jsonable(results), indent=2, ensure_ascii=False, allow_nan=False)
-    return _NUMBER_LIST.sub(lambda m: " ".join(m.group(0).split()), text) + "\n"
+    return _indented(_jsonable(results)) + "\n"
 
 
 def _stage(path: Path, text: str) -> Path:

@@ -2,6 +2,7 @@
 score's response to the image, stability under noise and, for occlusion, whether its fill removed the region."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,21 +37,24 @@ class HeatmapEvidence:
     honesty: Honesty | None = None
     stability: Stability | None = None
     honesty_policy: str = "inconclusive"
-    companions: dict[str, np.ndarray] = field(default_factory=dict)  # other methods' maps, same images
+    stability_skipped: str | None = None  # why the noisy copies were not scored, where they could decide nothing
+    companions: dict[str, dict[int, np.ndarray]] = field(default_factory=dict)  # method -> image index -> map
     companion_curves: dict[str, Any] = field(default_factory=dict)  # their deletion / insertion curves
 
 
 def share_check(result: HeatmapResult, region: Any, *, at_most: float | None = None,
                 at_least: float | None = None, region_name: str = "region", metric: str = "share", images: Any = None,
-                model: Any = None, honesty: Honesty | None = None, noisy_maps: list[np.ndarray] | None = None,
+                model: Any = None, honesty: Honesty | None = None,
+                noisy_maps: list[np.ndarray] | Callable[[], list[np.ndarray]] | None = None,
                 honesty_policy: str = "inconclusive", response: Response | None = None) -> Check:
     """Mean share (or lift) of positive heatmap mass in the region, over usable maps.
 
     With `response`, a target score that does not respond to the image (every pixel removed and the probability
     barely moves) turns a PASS into INCONCLUSIVE whatever the honesty policy: such a map could not have failed.
     With `honesty`, a failed honesty check of the method makes the check INCONCLUSIVE (policy 'inconclusive');
-    with `noisy_maps` (the maps of noisy copies of the images), a metric whose spread under noise straddles
-    the threshold makes it INCONCLUSIVE ("unstable").
+    with `noisy_maps` (the maps of noisy copies of the images, or a function that computes them), a metric whose
+    spread under noise straddles the threshold makes it INCONCLUSIVE ("unstable"); the noisy maps are not
+    computed where a failed honesty check already makes the verdict INCONCLUSIVE.
     """
     if honesty_policy not in HONESTY_POLICIES:
         raise ModelAuditError(f"honesty policy must be one of {', '.join(HONESTY_POLICIES)}, got {honesty_policy!r}.")
@@ -102,20 +106,24 @@ def share_check(result: HeatmapResult, region: Any, *, at_most: float | None = N
                                 f"{removal.reason}, so occluding it could not show that it matters, and a map "
                                 "where it does not cannot back the verdict; give occlusion a fill that differs there "
                                 "(fill='blur', a value or a callable) or use audit.ablation with fill_images="), None
-    stability = None
-    if measured is not None and noisy_maps:
-        stability = region_metric_stability(measured, noisy_maps, m, metric)
-        metrics[f"{metric}_noise_min"], metrics[f"{metric}_noise_max"] = stability.spread
-        low, high = stability.spread
-        if threshold.holds(low) != threshold.holds(high) and honesty_policy == "inconclusive":
-            reason = (f"unstable: with small input noise (sigma {stability.noise:g} of the input range, "
-                      f"{len(stability.noisy)} draws) the mean {metric} ranges {low:.3f} to {high:.3f}, on both sides "
-                      f"of {threshold.symbol()}; the verdict could flip from run to run")
-    if measured is not None and reason is None and honesty is not None and honesty_policy == "inconclusive":
-        if honesty.failed:
-            reason = (f"the {label} maps failed the honesty check(s) on this model, so they cannot back a "
-                      "verdict: " + "; ".join(f"{c.name} ({c.detail})" for c in honesty.failed))
-    evidence = HeatmapEvidence(result, rs, m, region_name, metric, honesty, stability, honesty_policy)
+    stability, stability_skipped = None, None
+    if measured is not None and honesty is not None and honesty_policy == "inconclusive" and honesty.failed:
+        reason = (f"the {label} maps failed the honesty check(s) on this model, so they cannot back a "
+                  "verdict: " + "; ".join(f"{c.name} ({c.detail})" for c in honesty.failed))
+        if noisy_maps is not None:  # the verdict is INCONCLUSIVE whatever noise does: its passes would decide nothing
+            stability_skipped = "not run: the maps failed their honesty checks, so noise could not change the verdict"
+    elif measured is not None and noisy_maps is not None:
+        noisy = noisy_maps() if callable(noisy_maps) else noisy_maps
+        if noisy:
+            stability = region_metric_stability(measured, noisy, m, metric)
+            metrics[f"{metric}_noise_min"], metrics[f"{metric}_noise_max"] = stability.spread
+            low, high = stability.spread
+            if threshold.holds(low) != threshold.holds(high) and honesty_policy == "inconclusive":
+                reason = (f"unstable: with small input noise (sigma {stability.noise:g} of the input range, "
+                          f"{len(stability.noisy)} draws) the mean {metric} ranges {low:.3f} to {high:.3f}, on both "
+                          f"sides of {threshold.symbol()}; the verdict could flip from run to run")
+    evidence = HeatmapEvidence(result, rs, m, region_name, metric, honesty, stability, honesty_policy,
+                                stability_skipped=stability_skipped)
     detail = ""
     if measured is not None:
         worst = int(np.nanargmax(values) if threshold.upper_only else np.nanargmin(values))

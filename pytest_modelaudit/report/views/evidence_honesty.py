@@ -30,8 +30,8 @@ def _result(passed: Any) -> tuple[str, str]:
     return "undetermined", "INCONCLUSIVE"
 
 
-def checks_view(raw: Any, stability: Any, threshold_text: str) -> list[dict]:
-    """One row per honesty check, then the stability row."""
+def checks_view(raw: Any, stability: Any, threshold_text: str, stability_skipped: Any = None) -> list[dict]:
+    """One row per honesty check, then the stability row (or why it was not run)."""
     rows = []
     for c in raw if isinstance(raw, list) else []:
         c = as_dict(c)
@@ -51,6 +51,9 @@ def checks_view(raw: Any, stability: Any, threshold_text: str) -> list[dict]:
                      "result": "unstable" if unstable else "stable", "status": "INCONCLUSIVE" if unstable else "PASS",
                      "detail": f"clean {fmt_num(st.get('clean'))}; with Gaussian noise sigma {st.get('noise')} of "
                                f"the input range: {noisy}"})
+    elif isinstance(stability_skipped, str) and stability_skipped:
+        rows.append({"name": "Stability", "what": "the metric under small input noise", "value": DASH,
+                     "threshold": threshold_text, "result": "not run", "status": "SKIPPED", "detail": stability_skipped})
     return rows
 
 
@@ -127,7 +130,7 @@ def honesty_view(ev: dict, policy: str, threshold_text: str, mask: Any) -> dict 
     curves = curves_view(ev.get("curves"), str(ev.get("method") or ""))
     if not h and not curves and not ev.get("stability"):
         return None
-    rows = checks_view(h.get("checks"), ev.get("stability"), threshold_text)
+    rows = checks_view(h.get("checks"), ev.get("stability"), threshold_text, ev.get("stability_skipped"))
     return {
         "problem": None,
         "rows": rows,
