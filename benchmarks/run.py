@@ -395,6 +395,7 @@ def _audit_row(name: str, what: str, adapter: Any, images: Any, run: Callable[[A
         SESSION_CACHE.clear()
         SESSION_CACHE.enabled = before
     limit = counted.forward * t_f + counted.backward * t_b
+    companions = counted.phases["companions"].seconds if "companions" in counted.phases else 0.0
     parts = []
     for p in PHASES + tuple(k for k in counted.phases if k not in PHASES):
         if p not in counted.phases:
@@ -409,7 +410,8 @@ def _audit_row(name: str, what: str, adapter: Any, images: Any, run: Callable[[A
         "detail": (f"{what}: cold, default honesty, verdict {verdict}: {wall:.2f}s end to end vs {limit:.2f}s of "
                    f"passes ({counted.forward} images forward at {t_f * 1000:.1f} ms + {counted.backward} forward and "
                    f"backward at {t_b * 1000:.1f} ms, plain batched calls timed in this run); by phase: "
-                   + "; ".join(parts) + "; target ratio <= 1.5"),
+                   + "; ".join(parts) + f"; {companions:.2f}s of it are the companion maps and curves, left out by "
+                   "--model-audit-companions=off; target ratio <= 1.5"),
         "phases": {k: {"seconds": round(v.seconds, 3), "forward": v.forward, "backward": v.backward}
                    for k, v in counted.phases.items()},
     }

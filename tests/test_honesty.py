@@ -231,6 +231,39 @@ def test_gradcam_on_square(audit, setup):
     result.stderr.fnmatch_lines(["*model_audit_honesty must be one of inconclusive, report, off, got 'maybe'*"])
 
 
+def test_companions_off_keeps_the_verdict_and_skips_the_other_methods_maps(pytester, request):
+    import json
+
+    from known_models import square_conftest
+
+    pytester.makeconftest(square_conftest(request.path.parent))
+    pytester.makepyfile('''
+def test_gradcam_on_square(audit, setup):
+    model, squares = setup
+    audit.gradcam(model, squares, "square").expect_lift(region=squares.masks, at_least=3)
+''')
+    runs = {}
+    for mode in ("on", "off"):
+        result = pytester.runpytest("--model-audit", "--model-audit-no-pdf", f"--model-audit-companions={mode}",
+                                    f"--model-audit-report=rep-{mode}")
+        result.assert_outcomes(passed=1)
+        runs[mode] = json.loads((pytester.path / f"rep-{mode}" / "results.json").read_text())
+    result.stdout.fnmatch_lines(["model-audit: on, *honesty=inconclusive, companions=off*"])
+    on, off = (runs[m]["audits"][0]["checks"][0] for m in ("on", "off"))
+    assert runs["off"]["run"]["companions"] == "off" and runs["on"]["run"]["companions"] == "on"
+    assert off["status"] == on["status"] == "PASS" and off["measured"] == on["measured"]
+    assert off["evidence"]["honesty"] == on["evidence"]["honesty"]  # the checks are the same
+    assert all(img["companions"] == {} for img in off["evidence"]["images"])
+    assert set(off["evidence"]["curves"]) == {"gradcam"}  # the audited method's curves, from its honesty check
+    assert set(on["evidence"]["curves"]) == {"gradcam", "occlusion", "integrated_gradients"}
+    html = (pytester.path / "rep-off" / "index.html").read_text()
+    assert 'class="method-grid"' not in html and "heatmap of" in html and "Traceback" not in html  # image + map
+    pytester.makeini("[pytest]\nmodel_audit_companions = some\n")
+    result = pytester.runpytest("--model-audit")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*model_audit_companions must be one of on, off, got 'some'*"])
+
+
 def test_memos_tell_two_wrappings_of_one_model_apart(squares):
     """The same Keras model with two input ranges is two models: no memo may hand one the other's results."""
     from known_models import square_model

@@ -406,8 +406,11 @@ class HeatmapAudit(StableMixin):
                             honesty=self.honesty() if checked else None,
                             noisy_maps=self._noisy_maps if checked else None,
                             honesty_policy=policy, response=response)
-        if n:
+        if n and self.audit.settings.companions:
             self._attach_companions(check.evidence, check.threshold)
+        elif n and check.evidence.honesty is not None and check.evidence.honesty.curves is not None:
+            own = "gradcam" if self.result.method == "Grad-CAM" else self.result.method
+            check.evidence.companion_curves = {own: check.evidence.honesty.curves}  # computed anyway
         return self.audit.conclude(check)
 
 

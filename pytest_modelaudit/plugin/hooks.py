@@ -52,6 +52,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="heatmap honesty checks (randomised weights, another class, deletion/insertion, input "
                          "noise): a failed check makes the audit INCONCLUSIVE (default), is only reported, or the "
                          "checks are off (ini: model_audit_honesty)")
+    group.addoption("--model-audit-companions", choices=("on", "off"), default=None, dest="model_audit_companions",
+                    help="Grad-CAM, occlusion and Integrated Gradients maps beside every heatmap audit's own, with "
+                         "their deletion/insertion curves: on (default) or off, for verdicts without the extra "
+                         "passes; they never decide a verdict (ini: model_audit_companions)")
     group.addoption("--model-audit-baseline-dir", metavar="DIR", default=None, dest="model_audit_baseline_dir",
                     help="folder of per-test metric baselines; the report shows each metric's change against them and "
                          "expect_stable() fails on drift (ini: model_audit_baseline_dir)")
@@ -102,6 +106,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   type="linelist", default=["audit_*.toml"])
     parser.addini("model_audit_honesty", "inconclusive | report | off: what a failed heatmap honesty check does",
                   default="inconclusive")
+    parser.addini("model_audit_companions", "on | off: the other methods' maps and curves beside each heatmap audit",
+                  default="on")
 
 
 def pytest_configure(config: pytest.Config) -> None:

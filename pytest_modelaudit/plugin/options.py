@@ -16,6 +16,7 @@ INCONCLUSIVE_POLICIES = ("fail", "skip")
 MISSING_BASELINE_POLICIES = ("fail", "warn", "create")
 HONESTY_POLICIES = ("inconclusive", "report", "off")
 PDF_MODES = ("summary", "full")
+COMPANION_MODES = ("on", "off")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Settings:
     concepts: Path | None = None
     random_prefix: str = "random500_"
     honesty: str = "inconclusive"
+    companions: bool = True  # the other methods' maps and curves beside each heatmap audit's own
     gpu_memory_growth: bool = False
     models: tuple[Path, ...] = ()
     baseline_dir: Path | None = None
@@ -58,7 +60,8 @@ class Settings:
             baselines = f", baselines={self.baseline_dir} (missing={self.missing_baseline}{flags})"
         cache = f", cache={self.cache_dir}" if self.cache_dir is not None else f", cache=off ({self.cache_note})"
         return (f"model-audit: on, report={self.report_dir}, pdf={self.pdf_mode if self.pdf else 'off'}, "
-                f"seed={self.seed}, inconclusive={self.inconclusive}, honesty={self.honesty}{baselines}{cache}")
+                f"seed={self.seed}, inconclusive={self.inconclusive}, honesty={self.honesty}"
+                f"{'' if self.companions else ', companions=off'}{baselines}{cache}")
 
 
 def _bool(value: Any) -> bool:
@@ -98,6 +101,12 @@ def resolve(config: pytest.Config) -> Settings:
         raise pytest.UsageError(
             f"--model-audit-honesty / model_audit_honesty must be one of {', '.join(HONESTY_POLICIES)}, got {honesty!r}"
         )
+    companions = (config.getoption("model_audit_companions") or config.getini("model_audit_companions") or "on")
+    companions = companions.strip().lower()
+    if companions not in COMPANION_MODES:
+        raise pytest.UsageError(
+            f"--model-audit-companions / model_audit_companions must be one of {', '.join(COMPANION_MODES)}, "
+            f"got {companions!r}")
     growth = _bool(config.getini("model_audit_gpu_memory_growth"))
     models = model_files(config, must_exist=bool(enabled))
     problem = ""
@@ -106,8 +115,9 @@ def resolve(config: pytest.Config) -> Settings:
 
         problem = report_dir_problem(report_dir.resolve()) or ""
     return Settings(bool(enabled), report_dir.resolve(), pdf, seed, inconclusive, concepts_dir, prefix, honesty=honesty,
-                    gpu_memory_growth=growth, models=models, **_baseline_options(config, bool(enabled)),
-                    **_cache_options(config, bool(enabled)), report_problem=problem, pdf_mode=pdf_mode,
+                    companions=companions == "on", gpu_memory_growth=growth, models=models,
+                    **_baseline_options(config, bool(enabled)), **_cache_options(config, bool(enabled)),
+                    report_problem=problem, pdf_mode=pdf_mode,
                     report_link=shown_path(report_dir, config.invocation_params.dir))
 
 

@@ -87,6 +87,7 @@ class AuditSession:
                 "seed": self.settings.seed,
                 "inconclusive": self.settings.inconclusive,
                 "honesty": self.settings.honesty,
+                "companions": "on" if self.settings.companions else "off",
                 "report_dir": self.settings.report_link or str(self.settings.report_dir),
                 "pytest_args": [str(a) for a in self.config.invocation_params.args],
                 "interrupted": self.interrupted,
