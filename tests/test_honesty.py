@@ -207,9 +207,8 @@ def test_no_noisy_copies_are_scored_where_a_failed_honesty_check_already_decides
     assert asked and reported.evidence.stability is not None and reported.evidence.stability_skipped is None
 
 
-def test_honesty_option_off_and_a_bad_ini_value(pytester, request):
-    import json
-
+def _square_gradcam_suite(pytester, request) -> None:
+    """One Grad-CAM audit on the square detector, as a user's test folder."""
     from known_models import square_conftest
 
     pytester.makeconftest(square_conftest(request.path.parent))
@@ -218,6 +217,12 @@ def test_gradcam_on_square(audit, setup):
     model, squares = setup
     audit.gradcam(model, squares, "square").expect_lift(region=squares.masks, at_least=3)
 ''')
+
+
+def test_honesty_option_off_and_a_bad_ini_value(pytester, request):
+    import json
+
+    _square_gradcam_suite(pytester, request)
     result = pytester.runpytest("--model-audit", "--model-audit-no-pdf", "--model-audit-honesty=off")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["model-audit: on, *honesty=off*"])
@@ -234,14 +239,7 @@ def test_gradcam_on_square(audit, setup):
 def test_companions_off_keeps_the_verdict_and_skips_the_other_methods_maps(pytester, request):
     import json
 
-    from known_models import square_conftest
-
-    pytester.makeconftest(square_conftest(request.path.parent))
-    pytester.makepyfile('''
-def test_gradcam_on_square(audit, setup):
-    model, squares = setup
-    audit.gradcam(model, squares, "square").expect_lift(region=squares.masks, at_least=3)
-''')
+    _square_gradcam_suite(pytester, request)
     runs = {}
     for mode in ("on", "off"):
         result = pytester.runpytest("--model-audit", "--model-audit-no-pdf", f"--model-audit-companions={mode}",
