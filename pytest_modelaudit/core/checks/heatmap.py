@@ -111,7 +111,7 @@ def share_check(result: HeatmapResult, region: Any, *, at_most: float | None = N
         reason = (f"the {label} maps failed the honesty check(s) on this model, so they cannot back a "
                   "verdict: " + "; ".join(f"{c.name} ({c.detail})" for c in honesty.failed))
         if noisy_maps is not None:  # the verdict is INCONCLUSIVE whatever noise does: its passes would decide nothing
-            stability_skipped = "not run: the maps failed their honesty checks, so noise could not change the verdict"
+            stability_skipped = "the maps failed their honesty checks, so noise could not change the verdict"
     elif measured is not None and noisy_maps is not None:
         noisy = noisy_maps() if callable(noisy_maps) else noisy_maps
         if noisy:
