@@ -340,6 +340,10 @@ class HeatmapAudit(StableMixin):
         return noisy_maps(self.adapter, self.result.inputs.images, self.result.target, self.recipe.key,
                           self.recipe.compute, seed=self.audit.settings.seed)
 
+    def _method_key(self) -> str:
+        """The audited method as the curves and companion maps name it."""
+        return "gradcam" if self.result.method == "Grad-CAM" else self.result.method
+
     def _attach_companions(self, evidence: HeatmapEvidence, threshold: Any) -> None:
         """Grad-CAM, occlusion and Integrated Gradients maps of the images the card shows and the curves run on
         (the side-by-side grid) and the deletion / insertion curves of every method (the audited one's come from
@@ -350,7 +354,7 @@ class HeatmapAudit(StableMixin):
         from ..core.honesty.sanity import MAX_IMAGES
         from .records import shown_images
 
-        own = "gradcam" if self.result.method == "Grad-CAM" else self.result.method
+        own = self._method_key()
         n = len(self.result.maps)
         evidence.companions = companion_maps(self.adapter, self.result,
                                              companion_images(n, shown_images(evidence, threshold)))
@@ -409,8 +413,7 @@ class HeatmapAudit(StableMixin):
         if n and self.audit.settings.companions:
             self._attach_companions(check.evidence, check.threshold)
         elif n and check.evidence.honesty is not None and check.evidence.honesty.curves is not None:
-            own = "gradcam" if self.result.method == "Grad-CAM" else self.result.method
-            check.evidence.companion_curves = {own: check.evidence.honesty.curves}  # computed anyway
+            check.evidence.companion_curves = {self._method_key(): check.evidence.honesty.curves}  # computed anyway
         return self.audit.conclude(check)
 
 
