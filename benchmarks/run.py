@@ -509,6 +509,29 @@ def _verdicts(results: dict[str, Any]) -> dict[str, Any]:
     return {a["nodeid"]: (a["status"], a["metrics"]) for a in results["audits"]}
 
 
+def _suite_passes(results: dict[str, Any]) -> dict[str, Any]:
+    """What the passes a run's audits recorded (results.json `passes`, per model) take as plain batched calls
+    timed here on each model, in all and for the dearest audits: the least any run of these checks can cost."""
+    from pytest_modelaudit import load_model
+
+    per_image: dict[str, tuple[float, float]] = {}
+    for fp in {fp for a in results["audits"] for fp in (a.get("passes") or {}).get("by_model", {})}:
+        source = HERE.parent / results["models"][fp]["source"]
+        adapter = load_model(source)  # what a pass costs does not depend on the input range or the labels
+        images = np.random.default_rng(0).random((32, *adapter.input_shape), dtype=np.float32)
+        per_image[fp] = _per_image_pass_times(adapter, images, adapter.default_gradcam_layer())
+    by_audit = {}
+    for a in results["audits"]:
+        spent = (a.get("passes") or {}).get("by_model", {})
+        by_audit[a["nodeid"]] = sum(m["forward"] * per_image[fp][0] + m["forward_backward"] * per_image[fp][1]
+                                    for fp, m in spent.items())
+    name = {fp: results["models"][fp]["name"] for fp in per_image}
+    return {"seconds": sum(by_audit.values()), "by_audit": by_audit,
+            "per_image_ms": {name[fp]: (round(f * 1000, 2), round(b * 1000, 2)) for fp, (f, b) in per_image.items()},
+            "forward": sum((a.get("passes") or {}).get("forward", 0) for a in results["audits"]),
+            "forward_backward": sum((a.get("passes") or {}).get("forward_backward", 0) for a in results["audits"])}
+
+
 def bench_cache() -> list[dict[str, Any]]:
     """The example suite cold vs warm cache (whole processes), what the warm run still spends, and -n 2 vs -n 0."""
     import subprocess
@@ -536,6 +559,10 @@ def bench_cache() -> list[dict[str, Any]]:
     if differ:
         raise RuntimeError(f"the warm or xdist runs gave other verdicts or numbers than the cold run: {differ}")
     audits = {k: sum(a["duration_s"] for a in r["audits"]) for k, r in (("cold", cold_res), ("warm", warm_res))}
+    floor = _suite_passes(cold_res)
+    pdf = max(warm - warm_nopdf, 0.0)
+    least = floor["seconds"] + tf_import + pdf
+    dearest = sorted(floor["by_audit"].items(), key=lambda kv: -kv[1])[:4]
     c = warm_res["run"]["cache"]
     if c["misses"]:  # the evidence code (part of every key) or the suite changed between the runs
         print(f"    warning: the warm run recomputed {c['misses']} entries; its time is not a warm-cache time", flush=True)
@@ -558,6 +585,20 @@ def bench_cache() -> list[dict[str, Any]]:
         "peak_rss_mib": {"cold": round(cold_res["peak_rss_mib"]), "warm": round(warm_res["peak_rss_mib"]),
                          "n2_cold": round(cold2_res["peak_rss_mib"]),
                          "n2_cold_total": round(cold2_res["peak_rss_total_mib"])},
+    }, {
+        "name": "example_suite_cold_vs_its_passes",
+        "ratio_to_limit": round(cold / least, 3),
+        "speedup_vs_naive": None,
+        "detail": (f"the cold run ({cold:.1f}s) against the least a cold run of these audits can take on this "
+                   f"machine, {least:.1f}s: the passes its audits recorded ({floor['forward']} images forward + "
+                   f"{floor['forward_backward']} forward and backward) as plain batched calls timed here "
+                   f"{floor['seconds']:.1f}s (ms per image forward, forward+backward: "
+                   + ", ".join(f"{k} {f}, {b}" for k, (f, b) in floor["per_image_ms"].items())
+                   + f"), importing TensorFlow + Keras {tf_import:.1f}s and the PDF {pdf:.1f}s; the rest "
+                   f"({cold - least:.1f}s) is Python around the passes, model loading, the HTML and JSON, pytest. "
+                   "Dearest audits, as passes: " + "; ".join(f"{k.split('/')[-1]} {v:.1f}s" for k, v in dearest)),
+        "times_s": {"cold": round(cold, 2), "least": round(least, 2), "passes": round(floor["seconds"], 2),
+                    "tf_import": round(tf_import, 2), "pdf": round(pdf, 2)},
     }, {
         "name": "example_suite_xdist_n2_vs_n0",
         "ratio_to_limit": round(cold2 / cold, 3),

@@ -30,7 +30,7 @@ def test_nothing_is_counted_without_a_tally_and_tallies_do_not_nest():
     assert t.forward == 0
 
 
-def test_the_adapter_counts_its_batched_passes(tmp_path):
+def _tiny():
     import keras
 
     from pytest_modelaudit.core import load_model
@@ -38,10 +38,28 @@ def test_the_adapter_counts_its_batched_passes(tmp_path):
     inp = keras.Input((8, 8, 3))
     x = keras.layers.Conv2D(2, 3, padding="same", name="conv")(inp)
     out = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x))
-    adapter = load_model(keras.Model(inp, out))
+    return load_model(keras.Model(inp, out))
+
+
+def test_the_adapter_counts_its_batched_passes(tmp_path):
+    adapter = _tiny()
     images = np.random.default_rng(0).random((5, 8, 8, 3), dtype=np.float32)
     with passes.tally() as t:
         adapter.logits(images)
         with passes.phase("evidence"):
             adapter.capture(images, ["conv"], 0, batch_size=2)
     assert t.of("other").forward == 5 and t.of("evidence").backward == 5
+
+
+def test_the_ledger_books_every_pass_to_its_model_and_a_randomised_copys_to_its_source():
+    from pytest_modelaudit.core.honesty.sanity import randomised_copy
+
+    adapter, other = _tiny(), _tiny()
+    images = np.random.default_rng(0).random((5, 8, 8, 3), dtype=np.float32)
+    before = passes.ledger()
+    adapter.logits(images)  # no tally open: the ledger counts all the same
+    adapter.capture(images, ["conv"], 0, batch_size=2)
+    randomised_copy(adapter, seed=1).logits(images[:3])
+    other.logits(images[:2])
+    assert passes.since(before) == {adapter.passes_key: (8, 5), other.passes_key: (2, 0)}
+    assert passes.since(passes.ledger()) == {}

@@ -209,11 +209,28 @@ def test_unwritable_report_folder_warns_and_keeps_outcomes(suite):
     result.stdout.fnmatch_lines(["*report NOT written*blocked*"])
 
 
+def test_each_audit_records_the_passes_it_ran_and_a_warm_run_none(suite):
+    args = ("--model-audit", "--model-audit-no-pdf", "-p", "no:randomly", "-k", "square_drives or background_drives")
+    suite.runpytest(*args)
+    cold = {a["nodeid"].split("::")[1]: a for a in _results(suite)["audits"]}
+    suite.runpytest(*args)
+    warm = {a["nodeid"].split("::")[1]: a for a in _results(suite)["audits"]}
+    first = cold["test_square_drives"]
+    p = first["passes"]
+    assert list(p["by_model"]) == first["models"]  # booked to the audit's own model
+    assert p["forward"] == sum(m["forward"] for m in p["by_model"].values()) > 0  # curves, companions
+    assert p["forward_backward"] == sum(m["forward_backward"] for m in p["by_model"].values()) > 0  # the maps
+    none = {"forward": 0, "forward_backward": 0, "by_model": {}}
+    assert cold["test_background_drives"]["passes"] == none  # the same maps, another region: all reused
+    assert warm["test_square_drives"]["passes"] == warm["test_background_drives"]["passes"] == none  # from disk
+
+
 def test_same_seed_same_results(suite):
     suite.runpytest("--model-audit", "--model-audit-no-pdf", "-k", "square_drives")
     first = _results(suite)["audits"]
     suite.runpytest("--model-audit", "--model-audit-no-pdf", "-k", "square_drives")
     second = _results(suite)["audits"]
-    for a in first + second:
+    for a in first + second:  # what a run cost is no result: the second run reads the first one's cache
         a.pop("duration_s")
+        a.pop("passes")
     assert first == second

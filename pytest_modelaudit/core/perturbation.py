@@ -39,7 +39,7 @@ def masked_logits(adapter: ModelAdapter, jobs: np.ndarray, build_batch: BuildBat
     import tensorflow as tf
 
     mix = _mix_function(adapter)
-    passes.count(forward=len(jobs))
+    passes.count(forward=len(jobs), model=adapter.passes_key)
     out = []
     for s in range(0, len(jobs), batch_size):
         chunk = jobs[s : s + batch_size]

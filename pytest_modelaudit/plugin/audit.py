@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..core.model.passes import phase
+from ..core.model.passes import ledger, phase
 
 from ..core.checks.verdicts import Check, Status
 from ..errors import AuditFailure, AuditInconclusive
@@ -53,6 +53,7 @@ class Audit:
         self._draws = 0
         self._baseline: AuditBaseline | None = None
         self.panel_images: dict[str, Any] = {}  # fingerprint -> the images the model panel's feature maps show
+        self.passes_before = ledger()  # what this process had run through models when the test began
 
     @property
     def seed(self) -> int:

@@ -72,6 +72,18 @@ def _filters(adapter: Any) -> dict[str, Any] | None:
         return None
 
 
+def audit_passes(audit: Any) -> dict[str, Any]:
+    """The images this test ran through its models (a randomised copy counts as its model), cache hits cost
+    none: what the audit cost, and what `make bench` times as plain batched passes."""
+    from ..core.model.passes import since
+
+    spent = since(audit.passes_before)
+    by_model = {fp: {"forward": spent[a.passes_key][0], "forward_backward": spent[a.passes_key][1]}
+                for fp, a in audit.models.items() if a.passes_key in spent}
+    return {"forward": sum(m["forward"] for m in by_model.values()),
+            "forward_backward": sum(m["forward_backward"] for m in by_model.values()), "by_model": by_model}
+
+
 def build_record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
                   settings: Settings) -> dict[str, Any] | None:
     from ..core.checks.verdicts import Status
@@ -115,6 +127,8 @@ def build_record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.
             models[fp] = {**adapter.describe(sorted(audit.layers_used.get(fp, ()))), "filters": _filters(adapter),
                           "feature_maps": panel_feature_maps(adapter, audit)}
     record["models"] = list(models)  # fingerprints this audit used, in order of first use (keys into "models")
+    if audit is not None:
+        record["passes"] = audit_passes(audit)
     if audit is not None and settings.baseline_dir is not None:
         from .baselines import baseline_block
 

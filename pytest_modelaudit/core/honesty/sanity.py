@@ -92,8 +92,10 @@ def randomised_copy(adapter: ModelAdapter, *, seed: int = 0, top: int | None = N
     clone.set_weights(adapter.model.get_weights())
     _reinitialise(clone, seed, top)
     what = "all weighted layers" if top is None else f"the last {top} weighted layers"
-    return ModelAdapter(clone, classes=adapter.class_names, input_range=adapter.input_range or (0.0, 1.0),
+    copy = ModelAdapter(clone, classes=adapter.class_names, input_range=adapter.input_range or (0.0, 1.0),
                         preprocess=adapter.preprocess_fn, name=f"{adapter.name} ({what} re-initialised)")
+    copy.passes_key = adapter.passes_key  # the same architecture: its passes cost what the model's do
+    return copy
 
 
 def redraw(copy: ModelAdapter, *, seed: int, top: int | None = None) -> ModelAdapter:

@@ -98,7 +98,7 @@ def _features_and_logits(adapter: ModelAdapter, x01: np.ndarray, path: str, batc
 
     fn = adapter.built(("embedding_pass", path), build)
     x = adapter.preprocess(x01)
-    passes.count(forward=len(x))
+    passes.count(forward=len(x), model=adapter.passes_key)
     feats, logits = [], []
     for i in range(0, len(x), batch_size):
         a, lg = fn(tf.constant(x[i : i + batch_size]))

@@ -137,7 +137,7 @@ def maximise(adapter: ModelAdapter, units: Sequence[int], *, layer: str | None, 
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * g * g
             spec = spec - LEARNING_RATE * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
-        passes.count(backward=n * steps)
+        passes.count(backward=n * steps, model=adapter.passes_key)
         return {"images": np.asarray(to_image(tf.constant(spec))), "start": np.asarray(to_image(tf.constant(spec0))),
                 "objective": np.asarray(per) if per is not None else np.zeros(n, np.float32)}
 

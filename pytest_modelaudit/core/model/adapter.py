@@ -75,6 +75,7 @@ class ModelAdapter:
         refuse_several_outputs(model, self.name)
         self.head: Head = find_head(model)
         self._fingerprint: str | None = None
+        self.passes_key = f"model-{id(self)}"  # what its passes are booked to (a randomised copy: its source's)
         self._input_shape: tuple[int, int, int] | None = None
         self._functions: dict[Any, Any] = {}  # see built()
         self._num_classes: int | None = None
@@ -264,7 +265,7 @@ class ModelAdapter:
 
         x = np.asarray(x, np.float32) if preprocessed else self.preprocess(x)
         fn = self._logits_function()
-        passes.count(forward=len(x))
+        passes.count(forward=len(x), model=self.passes_key)
         outs = [np.asarray(fn(tf.constant(x[i : i + batch_size]))) for i in range(0, len(x), batch_size)]
         logits = np.concatenate(outs, 0) if outs else np.zeros((0, self._num_classes or 0), np.float32)
         self._check_output(logits)
@@ -326,7 +327,7 @@ class ModelAdapter:
         x = self.preprocess(images01)
         targets = np.broadcast_to(np.asarray(target, np.int32), (len(x),))
         fn = self._capture_function(paths, score)
-        passes.count(backward=len(x))
+        passes.count(backward=len(x), model=self.passes_key)
         logits, acts, grads = [], [[] for _ in paths], [[] for _ in paths]
         for i in range(0, len(x), batch_size):
             lg, a, g = fn(tf.constant(x[i : i + batch_size]), tf.constant(targets[i : i + batch_size]))
@@ -369,7 +370,7 @@ class ModelAdapter:
         x = np.asarray(x_model, np.float32)
         targets = np.broadcast_to(np.asarray(target, np.int32), (len(x),))
         fn = self._input_gradient_function()
-        passes.count(backward=len(x))
+        passes.count(backward=len(x), model=self.passes_key)
         scores, grads = [], []
         for i in range(0, len(x), batch_size):
             s, g = fn(tf.constant(x[i : i + batch_size]), tf.constant(targets[i : i + batch_size]))
@@ -401,7 +402,7 @@ class ModelAdapter:
         paths = tuple(self.resolve(layer) for layer in layers)
         x = self.preprocess(images01)
         fn = self._activations_function(paths)
-        passes.count(forward=len(x))
+        passes.count(forward=len(x), model=self.passes_key)
         out: list[list[np.ndarray]] = [[] for _ in paths]
         for i in range(0, len(x), batch_size):
             for j, a in enumerate(fn(tf.constant(x[i : i + batch_size]))):

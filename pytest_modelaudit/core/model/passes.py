@@ -1,8 +1,9 @@
 """A tally of the passes an audit runs through the model, per phase (evidence, randomisation, faithfulness, ...),
 with each phase's wall time: what `make bench` compares with the same passes run as plain batched calls.
 
-Counting is off unless a `tally()` is open (the benchmarks open one), so audits pay one `is None` test per
-batch call. Phases nest; a phase's time excludes the phases inside it, and passes count to the innermost.
+Phase counting is off unless a `tally()` is open (the benchmarks open one). Phases nest; a phase's time
+excludes the phases inside it, and passes count to the innermost. Apart from phases, every pass is booked to
+its model in a process-wide ledger (a dict update per batch call), so each audit's record says what it cost.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class Tally:
 
 
 _active: Tally | None = None
+_ledger: dict[str, list[int]] = {}  # model key -> [forward images, forward and backward images], this process
 _stack: list[list] = []  # [phase name, when it (last) resumed]
 
 
@@ -84,10 +86,28 @@ def phase(name: str) -> Iterator[None]:
             _stack[-1][1] = now
 
 
-def count(*, forward: int = 0, backward: int = 0) -> None:
-    """Add images to the running phase's passes (no-op without a tally)."""
+def count(*, forward: int = 0, backward: int = 0, model: str = "") -> None:
+    """Book images to `model`'s passes in the ledger and to the running phase's (phases only inside a tally)."""
+    booked = _ledger.setdefault(model, [0, 0])
+    booked[0] += int(forward)
+    booked[1] += int(backward)
     if _active is None or not _stack:
         return
     p = _active.of(_stack[-1][0])
     p.forward += int(forward)
     p.backward += int(backward)
+
+
+def ledger() -> dict[str, tuple[int, int]]:
+    """Every model's passes so far in this process: {model key: (forward images, forward+backward images)}."""
+    return {k: (v[0], v[1]) for k, v in _ledger.items()}
+
+
+def since(before: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The passes booked after the `ledger()` snapshot `before`, for the models that ran any."""
+    out = {}
+    for k, (f, b) in ledger().items():
+        f0, b0 = before.get(k, (0, 0))
+        if f - f0 or b - b0:
+            out[k] = (f - f0, b - b0)
+    return out
