@@ -11,6 +11,7 @@ import numpy as np
 
 from .model import passes
 from .model.adapter import ModelAdapter
+from .model.tracing import AnyBatch
 
 # A batch of jobs -> (images, fills, masks) in model-input space: [B, H, W, C] each, masks [B, H, W, 1] float
 # (soft regions) or bool (windows).
@@ -27,7 +28,7 @@ def _mix_function(adapter: ModelAdapter) -> Any:
             m = tf.cast(m, x.dtype)  # boolean masks (occlusion windows) travel at a byte per pixel
             return logits_fn(x * (1.0 - m) + f * m)
 
-        return tf.function(run, reduce_retracing=True)
+        return AnyBatch(run)
 
     return adapter.built(("mix",), build)
 

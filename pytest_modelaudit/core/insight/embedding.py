@@ -15,6 +15,7 @@ from ..data.inputs import Inputs, prepare
 from ..data.labelled import as_labelled
 from ..model import passes
 from ..model.adapter import ModelAdapter
+from ..model.tracing import AnyBatch
 
 K_NEIGHBOURS = 5
 METHODS = ("pca", "tsne")
@@ -94,7 +95,7 @@ def _features_and_logits(adapter: ModelAdapter, x01: np.ndarray, path: str, batc
                 a = tf.reduce_mean(a, axis=list(range(1, len(a.shape) - 1)))
             return tf.cast(a, tf.float32), logits
 
-        return tf.function(run, reduce_retracing=True)
+        return AnyBatch(run)
 
     fn = adapter.built(("embedding_pass", path), build)
     x = adapter.preprocess(x01)

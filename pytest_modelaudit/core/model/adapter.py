@@ -16,6 +16,7 @@ from ...paths import shown_path
 from . import passes
 from .capture import Head, Recorder, find_head, is_container, layer_paths, resolve_layer
 from .loading import load_keras, quiet_retracing_notes, read_classes, refuse_several_outputs
+from .tracing import AnyBatch
 
 Preprocess = Callable[[Any], Any]
 
@@ -249,14 +250,12 @@ class ModelAdapter:
     def _logits_function(self) -> Any:
         key = ("logits",)
         if key not in self._functions:
-            import tensorflow as tf
-
             def run(x: Any) -> Any:
                 with Recorder(self.model, {}, self.head) as rec:
                     out = self.model(x, training=False)
                 return out if self.head.how == "output" else rec.logits
 
-            self._functions[key] = tf.function(run, reduce_retracing=True)
+            self._functions[key] = AnyBatch(run)
         return self._functions[key]
 
     def logits(self, x: np.ndarray, *, preprocessed: bool = False, batch_size: int = 64) -> np.ndarray:
@@ -310,7 +309,7 @@ class ModelAdapter:
                 grads = tape.gradient(total, acts)
                 return logits, acts, grads
 
-            self._functions[key] = tf.function(run, reduce_retracing=True)
+            self._functions[key] = AnyBatch(run)
         return self._functions[key]
 
     def capture(
@@ -359,7 +358,7 @@ class ModelAdapter:
                     total = tf.reduce_sum(scores)  # inside the tape, so the sum is recorded
                 return scores, tape.gradient(total, x)
 
-            self._functions[key] = tf.function(run, reduce_retracing=True)
+            self._functions[key] = AnyBatch(run)
         return self._functions[key]
 
     def input_gradients(self, x_model: np.ndarray, target: int | np.ndarray, *,
@@ -383,8 +382,6 @@ class ModelAdapter:
     def _activations_function(self, paths: tuple[str, ...]) -> Any:
         key = ("activations", paths)
         if key not in self._functions:
-            import tensorflow as tf
-
             layers = {p: resolve_layer(self.model, p)[1] for p in paths}
 
             def run(x: Any) -> Any:
@@ -392,7 +389,7 @@ class ModelAdapter:
                     self.model(x, training=False)
                 return [rec.last(p) for p in paths]
 
-            self._functions[key] = tf.function(run, reduce_retracing=True)
+            self._functions[key] = AnyBatch(run)
         return self._functions[key]
 
     def activations(self, images01: np.ndarray, layers: Sequence[str], *, batch_size: int = 64) -> list[np.ndarray]:
