@@ -343,7 +343,9 @@ class HeatmapAudit(StableMixin):
 
     def _method_key(self) -> str:
         """The audited method as the curves and companion maps name it."""
-        return "gradcam" if self.result.method == "Grad-CAM" else self.result.method
+        from ..core.honesty.companions import method_key
+
+        return method_key(self.result)
 
     def _attach_companions(self, evidence: HeatmapEvidence, threshold: Any) -> None:
         """Grad-CAM, occlusion and Integrated Gradients maps of the images the card shows and the curves run on

@@ -20,10 +20,14 @@ COMPANIONS = ("gradcam", "occlusion", "integrated_gradients")
 OCCLUSION_PATCH_FRACTION = 8  # patch = an eighth of the image side
 
 
+def method_key(result: Any) -> str:
+    """The result's method as the curves and companion maps name it ("gradcam" for Grad-CAM)."""
+    return "gradcam" if result.method == "Grad-CAM" else result.method
+
+
 def _own_name(result: Any) -> str | None:
-    if result.method == "Grad-CAM":
-        return "gradcam"
-    return result.method if result.method in COMPANIONS else None
+    key = method_key(result)
+    return key if key in COMPANIONS else None
 
 
 def companion_images(n: int, shown: Sequence[int]) -> list[int]:
